@@ -1,0 +1,683 @@
+#!/usr/bin/env python3
+"""gnode: Maelstrom nodes in plain, blocking Python, on gevent greenlets.
+
+A Maelstrom node reads one JSON message per line on stdin and writes one per
+line on stdout. gnode reads a line, parses it, hands it to a greenlet of its
+own, runs the handler registered for its type, and writes the answer. A handler
+may block (``node.sync_rpc`` waits for another node's answer like a function
+call) without holding up any other message.
+
+    # handlers/echo.py
+    from gnode import handler
+
+    @handler("echo")
+    def echo(node, msg):
+        return {"type": "echo_ok", "echo": msg.body["echo"]}
+
+Run it the way Maelstrom does: ``./gnode.py`` (or the ``gnode`` console
+script). Every module in ``handlers/`` beside this file is imported at start.
+The file reads top to bottom as the life of a message: the public names, the
+wire format, the writer, the node, start-up.
+"""
+import argparse
+import importlib.util
+import itertools
+import json
+import logging
+import os
+import signal
+import stat
+import sys
+import time
+
+import gevent
+from gevent import Timeout
+from gevent.event import AsyncResult, Event
+from greenlet import getcurrent, greenlet
+
+log = logging.getLogger("gnode")
+
+# Maelstrom's error codes (its protocol document lists them); 1000 and up are yours.
+TIMEOUT = 0
+NODE_NOT_FOUND = 1
+NOT_SUPPORTED = 10
+TEMPORARILY_UNAVAILABLE = 11
+MALFORMED_REQUEST = 12
+CRASH = 13
+ABORT = 14
+KEY_DOES_NOT_EXIST = 20
+KEY_ALREADY_EXISTS = 21
+PRECONDITION_FAILED = 22
+TXN_CONFLICT = 30
+
+# Maelstrom's built-in services: always there to be sent to.
+SERVICES = ("lin-kv", "seq-kv", "lww-kv", "lin-tso")
+
+DEFAULT_RPC_TIMEOUT = 1.0  # seconds
+READ_SIZE = 65536  # one pipe's worth
+HIGH_WATER = 1 << 20  # bytes waiting for stdout's reader before we stop reading stdin
+EXIT_GRACE = 5.0  # seconds a running handler gets after stdin closes (Maelstrom's client timeout)
+MAX_IDLE_WORKERS = 256  # finished greenlets kept for the next messages
+
+
+# ---------------------------------------------------------------- public names
+
+class RPCError(Exception):
+    """A Maelstrom error.
+
+    Raise it in a handler to answer ``{"type": "error", "code": code, "text": text}``.
+    ``node.sync_rpc`` raises it when the answer is an error; ``body`` is that answer.
+    """
+
+    def __init__(self, code, text="", body=None):
+        super().__init__(code, text)
+        self.code = code
+        self.text = text
+        self.body = body if body is not None else {"type": "error", "code": code, "text": text}
+
+    def __str__(self):
+        return "error %s: %s" % (self.code, self.text)
+
+
+class RPCTimeout(RPCError):
+    """``node.sync_rpc`` got no answer in time (Maelstrom's code 0, indefinite)."""
+
+    def __init__(self, text):
+        super().__init__(TIMEOUT, text)
+
+
+class Message:
+    """One message received: ``src``, ``dest`` and ``body`` (a dict with a string ``type``)."""
+
+    __slots__ = ("src", "dest", "body", "answered")
+
+    def __init__(self, src, dest, body):
+        self.src = src
+        self.dest = dest
+        self.body = body
+        self.answered = False
+
+    def __repr__(self):
+        return "Message(%r -> %r: %r)" % (self.src, self.dest, self.body)
+
+
+_handlers = {}  # message type -> handler function, filled by @handler
+
+
+def handler(msg_type):
+    """Register the decorated ``fn(node, msg)`` as the handler of messages of ``msg_type``.
+
+    Returning a dict answers the message with it; returning None answers nothing
+    (the handler may call ``node.reply`` itself). ``@handler("init")`` is a start-up
+    hook: it runs once ``node.id`` is known, and the node answers ``init_ok`` itself.
+    """
+    def register(fn):
+        prior = _handlers.get(msg_type)
+        if prior is not None and prior is not fn:
+            raise StartupError('two handlers for "%s": %s and %s' % (msg_type, _where(prior), _where(fn)))
+        _handlers[msg_type] = fn
+        return fn
+    return register
+
+
+def _where(fn):
+    code = getattr(fn, "__code__", None)
+    return "%s:%d" % (code.co_filename, code.co_firstlineno) if code else repr(fn)
+
+
+class StartupError(Exception):
+    """The node cannot start: bad configuration, or a handler plugin that will not load."""
+
+
+# ---------------------------------------------------------------- the wire
+
+class BadMessage(Exception):
+    """An input line that is not a Maelstrom message; ``src`` and ``msg_id`` are set where they can be told."""
+
+    def __init__(self, problem, src=None, msg_id=None):
+        super().__init__(problem)
+        self.problem = problem
+        self.src = src
+        self.msg_id = msg_id
+
+
+_decode = json.JSONDecoder().decode
+
+
+def parse_message(line):
+    """Parse one stdin line (bytes) into a Message, or raise BadMessage saying what is wrong.
+
+    Unknown keys (Maelstrom adds a top-level ``id``) are ignored.
+    """
+    try:
+        envelope = _decode(line.decode())
+    except UnicodeDecodeError as e:
+        raise BadMessage("not UTF-8 (%s at byte %d)" % (e.reason, e.start)) from None
+    except ValueError as e:
+        raise BadMessage("empty line" if not line.strip() else "not JSON (%s)" % e) from None
+    if type(envelope) is not dict:
+        raise BadMessage("not a JSON object but %s" % _kind(envelope))
+    src = envelope.get("src")
+    body = envelope.get("body")
+    if type(body) is not dict:
+        raise BadMessage('"body" is %s, not an object' % _kind(body))
+    msg_id = body.get("msg_id")
+    if msg_id is not None and type(msg_id) is not int:
+        raise BadMessage('"msg_id" is %s, not an integer' % _kind(msg_id))
+    if type(src) is not str or not src:
+        raise BadMessage('"src" is %s, not a node name' % _kind(src))
+    dest = envelope.get("dest")
+    if type(dest) is not str or not dest:
+        raise BadMessage('"dest" is %s, not a node name' % _kind(dest), src, msg_id)
+    if type(body.get("type")) is not str:
+        raise BadMessage('"type" is %s, not a string' % _kind(body.get("type")), src, msg_id)
+    in_reply_to = body.get("in_reply_to")
+    if in_reply_to is not None and type(in_reply_to) is not int:
+        raise BadMessage('"in_reply_to" is %s, not an integer' % _kind(in_reply_to), src, msg_id)
+    return Message(src, dest, body)
+
+
+def _kind(value):
+    """How a bad value is named in a message: missing, or its JSON type and a glimpse of it."""
+    if value is None:
+        return "missing or null"
+    name = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "an array", dict: "an object"}.get(type(value), type(value).__name__)
+    return "%s (%s)" % (name, _glimpse(json.dumps(value)))
+
+
+def _glimpse(text, limit=80):
+    return text if len(text) <= limit else text[:limit] + "...(%d chars)" % len(text)
+
+
+def _make_encoder():
+    """Encode one message as ``json.dumps`` does by default, but refuse NaN and infinities
+    (not JSON: Maelstrom would choke on them). ``json.dumps`` builds a new C encoder on
+    every call; building it once saves a third of the encoding time."""
+    plain = json.JSONEncoder(allow_nan=False, check_circular=False)
+    try:
+        from json.encoder import c_make_encoder, encode_basestring_ascii
+        c_encode = c_make_encoder(None, plain.default, encode_basestring_ascii, None,
+                                  ": ", ", ", False, False, False)
+        c_encode({"probe": [1.5]}, 0)
+    except Exception:  # no C accelerator, or its signature changed: the plain encoder is correct too
+        return plain.encode
+    join = "".join
+    return lambda message: join(c_encode(message, 0))
+
+
+encode = _make_encoder()
+
+
+def _check_body(body):
+    if type(body) is not dict or type(body.get("type")) is not str:
+        raise TypeError("a message body must be a dict with a string \"type\", not %s"
+                        % _glimpse(repr(body)))
+    return body
+
+
+# ---------------------------------------------------------------- the writer
+
+class Writer:
+    """Owns stdout. Lines written during one turn of the event loop leave in one write
+    as soon as the loop is idle; a greenlet never waits for stdout. When the process
+    reading our stdout is slow, ``congested`` turns true, and the stdin loop waits
+    (``wait_drained``) instead of reading more: memory stays bounded."""
+
+    def __init__(self, fd, loop, on_closed):
+        self._fd = fd
+        self._loop = loop
+        self._on_closed = on_closed  # called once stdout's reader has gone (EPIPE)
+        self._lines = []  # encoded lines not yet handed to the OS
+        self._backlog = b""  # bytes the OS would not take yet
+        self._scheduled = False
+        self._writable = loop.io(fd, 2)
+        self._drained = Event()
+        self._drained.set()
+
+    def write(self, line):
+        self._lines.append(line)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.run_callback(self._flush)
+
+    @property
+    def congested(self):
+        return len(self._backlog) > HIGH_WATER
+
+    def wait_drained(self):
+        self._drained.wait()
+
+    def _flush(self):
+        lines = self._lines
+        if lines:
+            lines.append("")  # so the join ends with a newline
+            data = self._backlog + "\n".join(lines).encode()
+            self._lines = []
+        else:
+            data = self._backlog
+        try:
+            written = os.write(self._fd, data)
+        except BlockingIOError:
+            written = 0
+        except OSError:  # EPIPE or worse: nobody will read what we write
+            self._backlog = b""
+            self._on_closed()
+            return
+        self._backlog = data[written:]
+        if self._backlog:
+            self._drained.clear()
+            if not self._writable.active:
+                self._writable.start(self._flush)
+        else:
+            self._writable.stop()
+            self._scheduled = False
+            self._drained.set()
+
+    def drain(self):
+        """Write everything still queued, waiting (this greenlet only) as long as it takes."""
+        if self._lines:
+            self._flush()
+        self._drained.wait()
+
+    def flush_now(self):
+        """One last attempt that never waits, for when the process must end at once."""
+        if self._lines or self._backlog:
+            self._flush()
+
+
+# ---------------------------------------------------------------- the node
+
+class Node:
+    """The running node, handed to every handler as its first argument.
+
+    ``id`` and ``node_ids`` come from Maelstrom's ``init`` (None and [] before it);
+    ``rpc_timeout`` is the default wait of ``sync_rpc``, in seconds.
+    """
+
+    def __init__(self, handlers, rpc_timeout=DEFAULT_RPC_TIMEOUT):
+        self.id = None
+        self.node_ids = []
+        self.rpc_timeout = rpc_timeout
+        handlers = dict(handlers)
+        self._init_hook = handlers.pop("init", None)
+        handlers["init"] = _handle_init
+        self._handlers = handlers
+        self._msg_ids = itertools.count()  # every message we send takes the next one
+        self._calls = {}  # msg_id -> AsyncResult of the sync_rpc waiting for that answer
+        self._destinations = set()  # where Maelstrom lets us send: nodes, services, senders seen
+        self._held = []  # messages that came before init; None once init is done
+        self._hub = gevent.get_hub()
+        self._loop = self._hub.loop
+        self._idle = []  # worker greenlets parked, waiting for their next message
+        self._busy = 0  # messages handed to a worker and not finished yet
+        self._waiting = 0  # of those, how many wait for an answer in sync_rpc
+        self._input_ended = False
+        self._settled = Event()  # poked when _busy or _waiting changes after input ended
+        self._writer = None
+        self._line_number = 0
+
+    # -- what handlers call
+
+    def send(self, dest, body):
+        """Send ``body`` to ``dest`` without waiting for an answer; returns its ``msg_id``."""
+        msg_id = next(self._msg_ids)
+        self._emit(dest, {**_check_body(body), "msg_id": msg_id})
+        return msg_id
+
+    def reply(self, msg, body):
+        """Answer ``msg`` with ``body`` (``in_reply_to`` and ``msg_id`` are added).
+
+        A request is answered once: a second answer is refused with a warning. A
+        message without ``msg_id`` expects no answer and gets none.
+        """
+        request_id = msg.body.get("msg_id")
+        if request_id is None:
+            return
+        if msg.answered:
+            log.warning("refused a second answer to %s's msg_id %s: %s", msg.src, request_id,
+                        _glimpse(repr(body)))
+            return
+        line = encode({"src": self.id, "dest": msg.src,
+                       "body": {**_check_body(body), "in_reply_to": request_id,
+                                "msg_id": next(self._msg_ids)}})
+        msg.answered = True
+        self._writer.write(line)
+
+    def sync_rpc(self, dest, body, timeout=None):
+        """Send ``body`` to ``dest`` and wait for the answer; return the answer's body.
+
+        Only the calling greenlet waits. Raises RPCTimeout after ``timeout`` seconds
+        (default ``node.rpc_timeout``), RPCError if the answer is an error or ``dest``
+        is unknown.
+        """
+        msg_id = next(self._msg_ids)
+        answer = AsyncResult()
+        self._calls[msg_id] = answer  # before the request leaves: the answer can't beat it
+        try:
+            self._emit(dest, {**_check_body(body), "msg_id": msg_id})
+            self._waiting += 1
+            if self._input_ended:
+                self._settled.set()
+            try:
+                reply = answer.wait(self.rpc_timeout if timeout is None else timeout)
+            finally:
+                self._waiting -= 1
+        finally:
+            del self._calls[msg_id]
+        if reply is None:
+            raise RPCTimeout("no answer from %s to msg_id %d within %gs"
+                             % (dest, msg_id, self.rpc_timeout if timeout is None else timeout))
+        if reply.get("type") == "error":
+            raise RPCError(reply.get("code"), reply.get("text", ""), reply)
+        return reply
+
+    def spawn(self, fn, *args):
+        """Run ``fn(*args)`` in a greenlet of its own; an exception in it is logged, never fatal."""
+        return gevent.spawn(_guarded, fn, *args)
+
+    def _emit(self, dest, body):
+        if dest not in self._destinations:
+            raise RPCError(NODE_NOT_FOUND, "unknown destination %r: not a node of this test, "
+                           "a service, nor a sender seen so far" % (dest,))
+        self._writer.write(encode({"src": self.id, "dest": dest, "body": body}))
+
+    # -- the life of a message: read, parse, route, hand to a worker, handle, answer
+
+    def run(self, in_fd, out_fd):
+        """Serve: read stdin until it ends, then finish what can be finished.
+
+        Returns when it is time to exit.
+        """
+        self._writer = Writer(out_fd, self._loop, self._output_closed)
+        read, wait_readable = os.read, self._hub.wait
+        readable = self._loop.io(in_fd, 1)
+        receive = self._receive
+        partial = []  # pieces of a line whose newline has not come yet
+        while True:
+            if self._writer.congested:
+                self._writer.wait_drained()
+            try:
+                chunk = read(in_fd, READ_SIZE)
+            except BlockingIOError:
+                wait_readable(readable)
+                continue
+            except OSError as e:
+                log.error("reading stdin failed (%s): treating it as the end of input", e)
+                break
+            if not chunk:
+                break
+            end = chunk.rfind(b"\n")
+            if end < 0:
+                partial.append(chunk)
+                continue
+            if partial:
+                partial.append(chunk[:end])
+                lines = b"".join(partial).split(b"\n")
+                partial = []
+            else:
+                lines = chunk[:end].split(b"\n")
+            if end + 1 < len(chunk):
+                partial.append(chunk[end + 1:])
+            for line in lines:
+                receive(line)
+            # Let this chunk's handlers start before reading more: read-ahead stays one chunk.
+            gevent.sleep(0)
+        if partial:
+            receive(b"".join(partial))
+        self._end_of_input()
+
+    def _receive(self, line):
+        self._line_number += 1
+        try:
+            msg = parse_message(line)
+        except BadMessage as bad:
+            self._bad_input(line, bad)
+            return
+        self._destinations.add(msg.src)
+        body = msg.body
+        if "in_reply_to" in body:
+            self._resolve(msg)
+        elif self._held is not None and body["type"] != "init":
+            self._held.append(msg)  # Maelstrom may deliver a peer's message before our init
+        else:
+            self._dispatch(msg)
+
+    def _bad_input(self, line, bad):
+        log.warning("input line %d ignored: %s: %s", self._line_number, bad.problem,
+                    _glimpse(line.decode(errors="replace")))
+        if bad.src is not None and bad.msg_id is not None and self.id is not None:
+            self._destinations.add(bad.src)
+            self._answer_error(Message(bad.src, self.id, {"msg_id": bad.msg_id}),
+                               MALFORMED_REQUEST, bad.problem)
+
+    def _resolve(self, msg):
+        """An answer came: wake the sync_rpc waiting for it, or drop it if none is."""
+        answer = self._calls.get(msg.body["in_reply_to"])
+        if answer is None or answer.ready():
+            log.info("dropped an answer that nothing waits for (late or duplicate): %s",
+                     _glimpse(encode(msg.body)))
+        else:
+            answer.set(msg.body)
+
+    def _dispatch(self, msg):
+        fn = self._handlers.get(msg.body["type"])
+        if fn is None:
+            log.warning("no handler for type %r (from %s)", msg.body["type"], msg.src)
+            self._answer_error(msg, NOT_SUPPORTED, "no handler for type %r" % msg.body["type"])
+            return
+        worker = self._idle.pop() if self._idle else greenlet(self._work, self._hub)
+        self._busy += 1
+        self._loop.run_callback(worker.switch, fn, msg)
+
+    def _work(self, fn, msg):
+        """A worker greenlet's life: handle a message, park, be handed the next one.
+        Reusing finished greenlets costs far less than creating one per message."""
+        idle = self._idle
+        me = getcurrent()
+        while True:
+            self._handle(fn, msg)
+            if len(idle) >= MAX_IDLE_WORKERS:
+                return
+            idle.append(me)
+            try:
+                fn, msg = self._hub.switch()
+            except BaseException:  # something woke a parked worker by mistake: retire it
+                log.exception("a parked worker was woken by an exception; retiring it")
+                idle.remove(me)
+                return
+
+    def _handle(self, fn, msg):
+        """Run one handler and answer for it: the body it returns, or the error it raised."""
+        try:
+            body = fn(self, msg)
+            if body is not None:
+                self.reply(msg, body)
+        except RPCError as e:
+            self._answer_error(msg, e.code, e.text)
+        except Timeout as e:
+            self._answer_error(msg, TIMEOUT, "timed out: %s" % e)
+        except BaseException as e:
+            log.exception("handler %s failed on %r", _where(fn), msg)
+            self._answer_error(msg, CRASH, "%s: %s" % (type(e).__name__, e))
+        finally:
+            self._busy -= 1
+            if self._input_ended:
+                self._settled.set()
+
+    def _answer_error(self, msg, code, text):
+        if type(code) is not int:
+            log.warning("error code %r is not an integer; answering code %d", code, CRASH)
+            code, text = CRASH, "%s (code was %r)" % (text, code)
+        try:
+            self.reply(msg, {"type": "error", "code": code, "text": str(text)})
+        except Exception:
+            log.exception("could not send the error answer")
+
+    def _release_held(self):
+        held, self._held = self._held, None
+        for msg in held:
+            self._dispatch(msg)
+
+    # -- endings
+
+    def _end_of_input(self):
+        """stdin is closed, so no answer can come any more. Let each running handler
+        finish or reach a wait for an answer, abandon those waits silently, and flush."""
+        self._input_ended = True
+        if self._held:
+            log.warning("input ended before init: %d message(s) never handled", len(self._held))
+        deadline = time.monotonic() + EXIT_GRACE
+        while self._busy > self._waiting:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.warning("input ended; %d handler(s) still running after %gs are abandoned",
+                            self._busy - self._waiting, EXIT_GRACE)
+                break
+            self._settled.clear()
+            self._settled.wait(left)
+        self._writer.drain()
+
+    def _output_closed(self):
+        _exit(0, "stdout was closed by its reader; exiting")
+
+    def _on_signal(self, signum):
+        self._writer.flush_now()
+        _exit(0, "got %s; exiting" % signal.Signals(signum).name)
+
+
+def _handle_init(node, msg):
+    """The built-in handler of Maelstrom's first message: learn who we are, answer init_ok."""
+    node_id, node_ids = msg.body.get("node_id"), msg.body.get("node_ids")
+    if type(node_id) is not str or not node_id or type(node_ids) is not list \
+            or not all(type(n) is str and n for n in node_ids):
+        raise RPCError(MALFORMED_REQUEST, "init needs node_id (a string) and node_ids (a list of strings)")
+    node.id, node.node_ids = node_id, list(node_ids)
+    node._destinations.update(node_ids)
+    node._destinations.update(SERVICES)
+    if node._init_hook is not None:
+        node._init_hook(node, msg)
+    node.reply(msg, {"type": "init_ok"})
+    if node._held is not None:
+        node._release_held()
+
+
+def _guarded(fn, *args):
+    try:
+        return fn(*args)
+    except BaseException:
+        log.exception("background greenlet %s failed", _where(fn))
+
+
+def _exit(status, why=None):
+    """The one way out: say why on stderr, and end the process now. Nothing is left to
+    flush by then, and Maelstrom ends nodes with SIGKILL anyway, so no clean-up can matter."""
+    if why:
+        log.info(why)
+    sys.stderr.flush()
+    os._exit(status)
+
+
+# ---------------------------------------------------------------- start-up
+
+def load_handlers(folders):
+    """Import every module in ``folders`` (names beginning with ``_`` are skipped) and
+    return the handlers they registered, by message type."""
+    for folder in folders:
+        if not os.path.isdir(folder):
+            raise StartupError("handlers folder %s does not exist" % folder)
+        if folder not in sys.path:
+            sys.path.append(folder)  # so plugins can import their _helpers
+        for name in sorted(os.listdir(folder)):
+            if not name.endswith(".py") or name.startswith("_"):
+                continue
+            path = os.path.join(folder, name)
+            module_name = "gnode_handlers." + name[:-3]
+            while module_name in sys.modules:
+                module_name += "_"
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            try:
+                spec.loader.exec_module(module)
+            except StartupError:
+                raise
+            except BaseException as e:
+                log.error("handler plugin %s failed to import", path, exc_info=True)
+                raise StartupError("handler plugin %s failed to import: %s: %s"
+                                   % (path, type(e).__name__, e)) from None
+    return dict(_handlers)
+
+
+def parse_config(argv, environ):
+    """Command-line flags win over environment variables, which win over defaults."""
+    here = os.path.dirname(os.path.realpath(__file__))
+    parser = argparse.ArgumentParser(
+        prog="gnode", description="Run a Maelstrom node whose handlers are plugins in a folder.")
+    parser.add_argument("--handlers", action="append", metavar="DIR",
+                        help="a folder of handler plugins; may be repeated "
+                             "(default: $GNODE_HANDLERS, %s-separated, or handlers/ beside gnode.py)"
+                             % os.pathsep)
+    parser.add_argument("--rpc-timeout", metavar="SECONDS",
+                        help="default sync_rpc timeout (default: $GNODE_RPC_TIMEOUT or %g)"
+                             % DEFAULT_RPC_TIMEOUT)
+    args = parser.parse_args(argv)
+    folders = args.handlers or [f for f in environ.get("GNODE_HANDLERS", "").split(os.pathsep) if f] \
+        or [os.path.join(here, "handlers")]
+    timeout = args.rpc_timeout or environ.get("GNODE_RPC_TIMEOUT") or DEFAULT_RPC_TIMEOUT
+    try:
+        timeout = float(timeout)
+        if not 0 < timeout < float("inf"):
+            raise ValueError
+    except ValueError:
+        raise StartupError("the RPC timeout must be a positive number of seconds, not %r" % timeout) from None
+    return [os.path.abspath(f) for f in folders], timeout
+
+
+def _patch_gevent():
+    """gevent.monkey.patch_all(), minus its search of every installed package's metadata
+    for gevent plugins (about 25 searches, most of the node's start-up time). gevent's
+    own patch events still fire; third-party gevent plugins are not looked for."""
+    from gevent import events, monkey
+    events.notify_and_call_entry_points = events.notify
+    monkey.patch_all()
+
+
+def _private_fd(fd, flags):
+    """A descriptor of our own for stdin or stdout, so that making it non-blocking does not
+    leak into whoever shares the original (a terminal, a shell)."""
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode) or stat.S_ISCHR(os.fstat(fd).st_mode):
+            own = os.open("/proc/self/fd/%d" % fd, flags)
+        else:
+            own = os.dup(fd)
+    except OSError:
+        own = os.dup(fd)
+    os.set_blocking(own, False)
+    return own
+
+
+def main(argv=None):
+    _patch_gevent()
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sys.modules.setdefault("gnode", sys.modules[__name__])  # plugins import this very module
+    try:
+        folders, rpc_timeout = parse_config(sys.argv[1:] if argv is None else argv, os.environ)
+        handlers = load_handlers(folders)
+    except StartupError as e:
+        log.error("%s", e)
+        _exit(1)
+    in_fd = _private_fd(0, os.O_RDONLY)
+    out_fd = _private_fd(1, os.O_WRONLY)
+    os.dup2(2, 1)  # stdout is for messages only: a stray print() goes to stderr
+    sys.stdout = sys.stderr
+    node = Node(handlers, rpc_timeout)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(signum, node._on_signal, signum)
+    node.run(in_fd, out_fd)
+    _exit(0)
+
+
+if __name__ == "__main__":
+    main()
