@@ -436,7 +436,7 @@ class Node:
             return
         self._destinations.add(msg.src)
         body = msg.body
-        if "in_reply_to" in body:
+        if "in_reply_to" in body or body["type"] == "error":  # an answer: never answered back
             self._resolve(msg)
         elif self._held is not None and body["type"] != "init":
             self._held.append(msg)  # Maelstrom may deliver a peer's message before our init
@@ -453,7 +453,7 @@ class Node:
 
     def _resolve(self, msg):
         """An answer came: wake the sync_rpc waiting for it, or drop it if none is."""
-        answer = self._calls.get(msg.body["in_reply_to"])
+        answer = self._calls.get(msg.body.get("in_reply_to"))
         if answer is None or answer.ready():
             log.info("dropped an answer that nothing waits for (late or duplicate): %s",
                      _glimpse(encode(msg.body)))
@@ -461,11 +461,7 @@ class Node:
             answer.set(msg.body)
 
     def _dispatch(self, msg):
-        fn = self._handlers.get(msg.body["type"])
-        if fn is None:
-            log.warning("no handler for type %r (from %s)", msg.body["type"], msg.src)
-            self._answer_error(msg, NOT_SUPPORTED, "no handler for type %r" % msg.body["type"])
-            return
+        fn = self._handlers.get(msg.body["type"], _no_handler)
         worker = self._idle.pop() if self._idle else greenlet(self._work, self._hub)
         self._busy += 1
         self._loop.run_callback(worker.switch, fn, msg)
@@ -560,6 +556,11 @@ def _handle_init(node, msg):
     node.reply(msg, {"type": "init_ok"})
     if node._held is not None:
         node._release_held()
+
+
+def _no_handler(node, msg):
+    log.warning("no handler for type %r (from %s)", msg.body["type"], msg.src)
+    raise RPCError(NOT_SUPPORTED, "no handler for type %r" % msg.body["type"])
 
 
 def _guarded(fn, *args):

@@ -1,0 +1,354 @@
+"""Scripted JSON fixture tests for Maelstrom nodes, collected by pytest.
+
+Every ``*.json`` file under a folder named ``fixtures`` (or named on the command
+line) holds cases; each case becomes one test item that runs the real node as a
+process on pipes, the way Maelstrom runs it, plays the other side of the
+conversation, and compares what the node writes on stdout. Every line the node
+writes must also be a message Maelstrom would accept. The file format is in the
+README ("Fixture tests").
+
+The node run is gnode.py beside this file, unless ``--gnode-node "CMD"`` names
+another executable: any Maelstrom node, in any language, can be tested this way.
+"""
+import json
+import os
+import queue
+import shlex
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+SERVICES = ("lin-kv", "seq-kv", "lww-kv", "lin-tso")
+FILE_KEYS = {"description", "source", "handlers", "args", "env", "cases"}
+CASE_KEYS = {"name", "timeout_ms", "handlers", "args", "env", "exact", "input", "expected",
+             "steps", "stderr", "exit_code"}
+STEP_KINDS = {"send", "expect", "quiet_ms", "close"}
+NOTHING = "(nothing)"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--gnode-node", metavar="CMD",
+                     help="the node command fixture tests run (default: python gnode.py)")
+
+
+def pytest_collect_file(parent, file_path):
+    if file_path.suffix == ".json" and (
+            "fixtures" in file_path.parent.parts or parent.session.isinitpath(file_path)):
+        return FixtureFile.from_parent(parent, path=file_path)
+    return None
+
+
+class FixtureError(Exception):
+    """A fixture file that is not in the fixture format."""
+
+
+class FixtureFile(pytest.File):
+    def collect(self):
+        try:
+            spec = json.loads(self.path.read_text(encoding="utf-8"))
+            cases = _check_file(spec)
+        except (ValueError, FixtureError) as e:
+            raise self.CollectError("%s is not a fixture file: %s" % (self.path, e)) from None
+        defaults = {key: spec[key] for key in ("handlers", "args", "env") if key in spec}
+        for case in cases:
+            yield FixtureItem.from_parent(self, name=case["name"], case={**defaults, **case})
+
+
+def _check_file(spec):
+    if not isinstance(spec, dict) or not isinstance(spec.get("cases"), list) or not spec["cases"]:
+        raise FixtureError('it needs an object with a non-empty "cases" list')
+    _no_unknown_keys(spec, FILE_KEYS, "the file")
+    names = set()
+    for index, case in enumerate(spec["cases"]):
+        where = "case %d" % (index + 1)
+        if not isinstance(case, dict) or not isinstance(case.get("name"), str) or not case["name"]:
+            raise FixtureError("%s needs a \"name\"" % where)
+        where = "case %r" % case["name"]
+        if case["name"] in names:
+            raise FixtureError("two cases are named %r" % case["name"])
+        names.add(case["name"])
+        _no_unknown_keys(case, CASE_KEYS, where)
+        if ("steps" in case) == ("input" in case or "expected" in case):
+            raise FixtureError('%s needs either "input" and "expected", or "steps"' % where)
+        if "steps" in case:
+            for number, step in enumerate(case["steps"], 1):
+                if not isinstance(step, dict) or len(step) != 1 or next(iter(step)) not in STEP_KINDS:
+                    raise FixtureError("%s step %d must be one of %s"
+                                       % (where, number, ", ".join('{"%s": ...}' % k for k in sorted(STEP_KINDS))))
+        elif not isinstance(case.get("input"), list) or not isinstance(case.get("expected"), list):
+            raise FixtureError('%s: "input" and "expected" must be lists of lines' % where)
+    return spec["cases"]
+
+
+def _no_unknown_keys(obj, known, where):
+    unknown = sorted(set(obj) - known)
+    if unknown:
+        raise FixtureError("%s has unknown key(s) %s (known: %s)" % (where, unknown, sorted(known)))
+
+
+class CaseFailed(Exception):
+    """What a failing case shows: why, the expected and actual lines, the node's stderr."""
+
+    def __init__(self, why, rows, stderr):
+        super().__init__(why)
+        self.why, self.rows, self.stderr = why, rows, stderr
+
+
+class FixtureItem(pytest.Item):
+    def __init__(self, *, case, **kwargs):
+        super().__init__(**kwargs)
+        self.case = case
+
+    def runtest(self):
+        run_case(self.case, self.path.parent, _node_command(self.config))
+
+    def repr_failure(self, excinfo, style=None):
+        if not isinstance(excinfo.value, CaseFailed):
+            return super().repr_failure(excinfo)
+        failed = excinfo.value
+        out = ["fixture case %r failed: %s" % (self.case["name"], failed.why), ""]
+        for mark, expected, actual in failed.rows:
+            out.append("%2s expected: %s" % (mark, expected))
+            if mark != "ok":
+                out.append("     actual: %s" % actual)
+        tail = failed.stderr[-20:]
+        if tail:
+            out += ["", "node stderr (last %d of %d lines):" % (len(tail), len(failed.stderr))]
+            out += ["  " + line for line in tail]
+        else:
+            out += ["", "node stderr: (empty)"]
+        return "\n".join(out)
+
+    def reportinfo(self):
+        return self.path, None, "fixture %s" % self.name
+
+
+def _node_command(config):
+    given = config.getoption("--gnode-node")
+    if given:
+        return shlex.split(given)
+    return [sys.executable, str(Path(__file__).resolve().with_name("gnode.py"))]
+
+
+# ---------------------------------------------------------------- running a case
+
+class NodeProcess:
+    """The node under test on three pipes, with stdout lines and stderr collected by threads."""
+
+    def __init__(self, command, cwd, env):
+        self.proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.lines = queue.Queue()  # stdout lines as bytes, then None at end of output
+        self.stderr = []
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_reader.start()
+
+    def _read_stdout(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _read_stderr(self):
+        for line in self.proc.stderr:
+            self.stderr.append(line.decode("utf-8", "replace").rstrip("\n"))
+
+    def send(self, data):
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # the node is gone; what it wrote before tells the story
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+
+    def next_line(self, timeout):
+        """The next stdout line (bytes), or None at the end of output or after ``timeout`` seconds."""
+        try:
+            return self.lines.get(timeout=max(timeout, 0))
+        except queue.Empty:
+            return None
+
+    def finish(self, timeout):
+        """Wait for the exit; return its status, or None if the node had to be killed."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+        finally:
+            self._stderr_reader.join(2)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def run_case(case, base_dir, command):
+    """Run one fixture case against a fresh node process; raise CaseFailed on any difference."""
+    timeout = case.get("timeout_ms", 5000) / 1000
+    exact = case.get("exact", False)
+    args = list(case.get("args", []))
+    handlers = case.get("handlers")
+    if handlers is not None:
+        for folder in [handlers] if isinstance(handlers, str) else handlers:
+            args += ["--handlers", str((base_dir / folder).resolve())]
+    env = {**os.environ, **case.get("env", {})}
+    node = NodeProcess(command + args, tempfile.gettempdir(), env)
+    conversation = Conversation(exact)
+    try:
+        if "steps" in case:
+            steps = case["steps"]
+        else:
+            steps = [{"send": line} for line in case["input"]] + [{"close": True}] \
+                + [{"expect": line} for line in case["expected"]]
+        for step in steps:
+            (kind, value), = step.items()
+            if kind == "send":
+                node.send(conversation.sent(value))
+            elif kind == "close":
+                node.close()
+            elif kind == "expect":
+                conversation.expect(value, node.next_line(timeout))
+            elif kind == "quiet_ms":
+                deadline = time.monotonic() + value / 1000
+                line = node.next_line(value / 1000)
+                if line is not None:
+                    conversation.unexpected(line, "during %d ms of expected quiet" % value)
+                time.sleep(max(0, deadline - time.monotonic()))
+        node.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            line = node.next_line(deadline - time.monotonic())
+            if line is None:
+                break
+            conversation.unexpected(line, "after the last expected line")
+        status = node.finish(max(deadline - time.monotonic(), 0.1))
+        if status is None:
+            conversation.fail("the node did not exit within %d ms of its input closing" % (timeout * 1000))
+        elif status != case.get("exit_code", 0):
+            conversation.fail("the node exited with status %d, not %d" % (status, case.get("exit_code", 0)))
+        for needle in case.get("stderr", []):
+            if not any(needle in line for line in node.stderr):
+                conversation.fail("stderr never said %r" % needle)
+    finally:
+        node.stop()
+    if conversation.problems:
+        raise CaseFailed("; ".join(conversation.problems), conversation.rows, node.stderr)
+
+
+class Conversation:
+    """What was sent and seen: checks each output line against the expected one and against
+    what Maelstrom accepts, and keeps the rows a failure report shows."""
+
+    def __init__(self, exact):
+        self.exact = exact
+        self.rows = []  # (mark, expected, actual)
+        self.problems = []
+        self.node_id = None
+        self.destinations = set(SERVICES)
+
+    def sent(self, line):
+        """The bytes to write for a step's line, noting who the node may now answer."""
+        text = line if isinstance(line, str) else json.dumps(line)
+        try:
+            message = json.loads(text)
+            self.destinations.add(message["src"])
+            if message["body"]["type"] == "init":
+                self.node_id = message["body"]["node_id"]
+                self.destinations.update(message["body"]["node_ids"])
+        except (ValueError, KeyError, TypeError):
+            pass  # malformed on purpose: the node must cope
+        return text.encode("utf-8") + b"\n"
+
+    def expect(self, expected, raw):
+        expected_text = expected if isinstance(expected, str) else json.dumps(expected)
+        if raw is None:
+            self._row("!!", expected_text, NOTHING, "expected a line, got none")
+            return
+        actual_text = raw.decode("utf-8", "replace").rstrip("\n")
+        problem = maelstrom_problem(raw, self.node_id, self.destinations)
+        if self.exact and isinstance(expected, str):
+            same = actual_text == expected_text
+        else:
+            try:
+                same = strict_equal(json.loads(expected_text), json.loads(actual_text))
+            except ValueError:
+                same = False
+        if problem:
+            self._row("!!", expected_text, actual_text, "Maelstrom would reject a line: " + problem)
+        elif not same:
+            self._row("!!", expected_text, actual_text, "line %d differs" % (len(self.rows) + 1))
+        else:
+            self._row("ok", expected_text, actual_text, None)
+
+    def unexpected(self, raw, when):
+        self._row("!!", NOTHING, raw.decode("utf-8", "replace").rstrip("\n"), "unexpected output " + when)
+
+    def fail(self, why):
+        self.problems.append(why)
+
+    def _row(self, mark, expected, actual, problem):
+        self.rows.append((mark, expected, actual))
+        if problem:
+            self.problems.append(problem)
+
+
+def maelstrom_problem(raw, node_id=None, destinations=None):
+    """Why Maelstrom would refuse this stdout line (and stop reading the node), or None."""
+    if not raw.endswith(b"\n"):
+        return "no newline at the end of output"
+    try:
+        message = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        return "not JSON"
+    if not isinstance(message, dict):
+        return "not a JSON object"
+    if set(message) != {"src", "dest", "body"}:
+        return "top-level keys must be exactly src, dest, body, not %s" % sorted(message)
+    src, dest, body = message["src"], message["dest"], message["body"]
+    if not isinstance(src, str) or not isinstance(dest, str) or not dest:
+        return "src and dest must be strings"
+    if node_id is not None and src != node_id:
+        return "src %r is not the node id %r from init" % (src, node_id)
+    if destinations is not None and dest not in destinations:
+        return "dest %r is neither a node, a service nor anyone who wrote to the node" % dest
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+        return "body must be an object with a string type"
+    for key in ("msg_id", "in_reply_to", "code"):
+        if key in body and not _is_int(body[key]):
+            return "%s must be an integer" % key
+    if body["type"] == "error" and not _is_int(body.get("code")):
+        return "an error needs an integer code"
+    return None
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def strict_equal(a, b):
+    """JSON equality that, like Maelstrom, tells 1 from 1.0 and from true."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(strict_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(strict_equal(x, y) for x, y in zip(a, b))
+    return a == b
