@@ -16,3 +16,14 @@ def refuse(node, msg):
 def shout(node, msg):
     print("shouting:", msg.body["text"])
     return {"type": "shout_ok"}
+
+
+@handler("double")
+def double(node, msg):
+    node.reply(msg, {"type": "double_ok", "first": True})
+    return {"type": "double_ok", "first": False}
+
+
+@handler("not_a_dict")
+def not_a_dict(node, msg):
+    return ["type", "oops"]

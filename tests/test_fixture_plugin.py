@@ -1,0 +1,87 @@
+"""The fixture runner tested on itself: a failing case must explain itself, a broken file
+must say what is wrong, and Maelstrom's rules apply to every line even when expected."""
+import json
+import sys
+import textwrap
+
+INIT = {"src": "c0", "dest": "n1", "body": {"type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1"]}}
+INIT_OK = {"src": "n1", "dest": "c0", "body": {"type": "init_ok", "in_reply_to": 1, "msg_id": 0}}
+
+
+def write_fixture(pytester, cases, name="cases"):
+    folder = pytester.mkdir("fixtures") if not (pytester.path / "fixtures").exists() else pytester.path / "fixtures"
+    path = folder / (name + ".json")
+    path.write_text(json.dumps({"cases": cases}))
+    return path
+
+
+def fake_node(pytester, lines):
+    """A stand-in node that prints the given lines after reading init, then waits for EOF."""
+    script = pytester.path / "fake_node.py"
+    script.write_text(textwrap.dedent("""
+        import sys
+        sys.stdin.readline()
+        sys.stderr.write("fake node speaking on stderr\\n")
+        for line in %r:
+            sys.stdout.write(line + "\\n")
+        sys.stdout.flush()
+        sys.stdin.read()
+    """ % (lines,)))
+    return "%s %s" % (sys.executable, script)
+
+
+def test_a_passing_and_a_failing_case_are_two_items_and_the_failure_shows_expected_and_actual(pytester):
+    bad_echo = {"src": "n1", "dest": "c1", "body": {"type": "echo_ok", "echo": "nope", "in_reply_to": 2, "msg_id": 1}}
+    write_fixture(pytester, [
+        {"name": "good", "input": [INIT], "expected": [INIT_OK]},
+        {"name": "bad", "input": [INIT, {"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 2, "echo": "yes"}}],
+         "expected": [INIT_OK, bad_echo]}])
+    result = pytester.runpytest("-p", "gnode_pytest")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*fixture case 'bad' failed: line 2 differs*",
+        '!! expected: {"src": "n1", "dest": "c1", "body": {"type": "echo_ok", "echo": "nope"*',
+        '     actual: {"src": "n1", "dest": "c1", "body": {"type": "echo_ok", "echo": "yes"*'])
+
+
+def test_missing_and_extra_output_fail(pytester):
+    node = fake_node(pytester, [json.dumps(INIT_OK), json.dumps(INIT_OK)])
+    write_fixture(pytester, [
+        {"name": "extra", "input": [INIT], "expected": [INIT_OK]},
+        {"name": "missing", "timeout_ms": 1000, "input": [INIT], "expected": [INIT_OK, INIT_OK, INIT_OK]}])
+    result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", node)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*unexpected output after the last expected line*"])
+    result.stdout.fnmatch_lines(["*expected a line, got none*", "*fake node speaking on stderr*"])
+
+
+def test_a_line_maelstrom_would_reject_fails_even_when_it_was_expected(pytester):
+    with_id = {**INIT_OK, "id": 4}
+    node = fake_node(pytester, [json.dumps(with_id)])
+    write_fixture(pytester, [{"name": "extra key", "input": [INIT], "expected": [with_id]}])
+    result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", node)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*Maelstrom would reject a line: top-level keys must be exactly src, dest, body*"])
+
+
+def test_exact_cases_compare_bytes(pytester):
+    node = fake_node(pytester, ['{"src":"n1","dest":"c0","body":{"type":"init_ok","in_reply_to":1,"msg_id":0}}'])
+    write_fixture(pytester, [
+        {"name": "exact", "exact": True, "input": [INIT], "expected": [json.dumps(INIT_OK)]},
+        {"name": "parsed", "input": [INIT], "expected": [json.dumps(INIT_OK)]}])
+    result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", node)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*fixture case 'exact' failed*"])
+
+
+def test_a_broken_fixture_file_is_a_collection_error_saying_why(pytester):
+    write_fixture(pytester, [{"name": "typo", "input": [INIT], "expect": [INIT_OK]}])
+    result = pytester.runpytest("-p", "gnode_pytest")
+    result.stdout.fnmatch_lines(["*is not a fixture file: case 'typo' has unknown key(s) ?'expect'?*"])
+    assert result.ret != 0
+
+
+def test_json_files_outside_a_fixtures_folder_are_left_alone_unless_named(pytester):
+    (pytester.path / "data.json").write_text(json.dumps({"cases": [{"name": "x", "input": [], "expected": []}]}))
+    assert pytester.runpytest("-p", "gnode_pytest").ret == 5  # no tests collected
+    pytester.runpytest("-p", "gnode_pytest", "data.json").assert_outcomes(passed=1)

@@ -1,0 +1,149 @@
+"""The node as a process, for what a JSON fixture cannot express: start-up, plugins,
+signals, huge lines, and being run exactly as Maelstrom runs it."""
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import GNODE, INIT, INIT_OK, ROOT, echo, line, output, run_node
+
+HANDLERS = str(ROOT / "handlers")
+TEST_HANDLERS = str(ROOT / "tests" / "handlers")
+
+
+def test_runs_as_maelstrom_runs_it_executable_by_absolute_path_from_tmp(tmp_path):
+    # Maelstrom runs the --bin file itself (shebang, run bit), symlinks resolved, cwd /tmp.
+    link = tmp_path / "node"
+    link.symlink_to(GNODE)
+    env = {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
+    done = run_node(line(INIT) + line(echo(2, "via shebang")), command=[str(link.resolve())], env=env)
+    assert os.access(GNODE, os.X_OK)
+    assert done.returncode == 0, done.stderr.decode()
+    assert output(done)[1]["body"] == {"type": "echo_ok", "echo": "via shebang", "in_reply_to": 2, "msg_id": 1}
+
+
+def test_a_one_mebibyte_line_is_echoed_whole():
+    payload = "x" * (1 << 20)
+    done = run_node(line(INIT) + line(echo(2, payload)))
+    assert output(done)[1]["body"]["echo"] == payload
+
+
+def test_gnode_handlers_lists_folders_separated_like_path():
+    folders = os.pathsep.join([HANDLERS, TEST_HANDLERS])
+    done = run_node(line(INIT) + line(echo(2, "a")) + line({"src": "c1", "dest": "n1", "body": {"type": "refuse", "msg_id": 3}}),
+                    env={"GNODE_HANDLERS": folders})
+    bodies = [m["body"] for m in output(done)]
+    assert bodies[1]["type"] == "echo_ok" and bodies[2]["code"] == 1001
+
+
+def test_handlers_flag_wins_over_the_environment():
+    done = run_node(line(INIT) + line(echo(2, "a")), "--handlers", HANDLERS,
+                    env={"GNODE_HANDLERS": TEST_HANDLERS})
+    assert output(done)[1]["body"]["type"] == "echo_ok"
+
+
+def test_two_handlers_for_one_type_stop_the_start_naming_both_files(plugin_dir):
+    folder = plugin_dir({
+        "a.py": "from gnode import handler\n@handler('echo')\ndef one(node, msg):\n    pass\n",
+        "b.py": "from gnode import handler\n@handler('echo')\ndef two(node, msg):\n    pass\n"})
+    done = run_node(line(INIT), "--handlers", str(folder))
+    assert done.returncode != 0 and done.stdout == b""
+    err = done.stderr.decode()
+    assert 'two handlers for "echo"' in err and str(folder / "a.py") in err and str(folder / "b.py") in err
+
+
+def test_a_plugin_that_fails_to_import_stops_the_start_naming_it(plugin_dir):
+    folder = plugin_dir({"broken.py": "import no_such_module_here\n"})
+    done = run_node(line(INIT), "--handlers", str(folder))
+    assert done.returncode != 0 and done.stdout == b""
+    err = done.stderr.decode()
+    assert "broken.py failed to import" in err and "no_such_module_here" in err
+
+
+def test_a_missing_handlers_folder_stops_the_start(tmp_path):
+    done = run_node(line(INIT), "--handlers", str(tmp_path / "nowhere"))
+    assert done.returncode != 0 and done.stdout == b""
+    assert "nowhere does not exist" in done.stderr.decode()
+
+
+def test_a_bad_rpc_timeout_stops_the_start():
+    done = run_node(line(INIT), env={"GNODE_RPC_TIMEOUT": "soon"})
+    assert done.returncode != 0 and "positive number of seconds" in done.stderr.decode()
+
+
+def test_underscore_modules_are_helpers_that_plugins_can_import(plugin_dir):
+    folder = plugin_dir({
+        "_shared.py": "from gnode import handler\nGREETING = 'hi'\n@handler('never')\ndef never(node, msg):\n    pass\n",
+        "greet.py": "from gnode import handler\nfrom _shared import GREETING\n"
+                    "@handler('greet')\ndef greet(node, msg):\n    return {'type': 'greet_ok', 'text': GREETING}\n"})
+    done = run_node(line(INIT) + line({"src": "c1", "dest": "n1", "body": {"type": "greet", "msg_id": 2}}),
+                    "--handlers", str(folder))
+    assert output(done)[1]["body"] == {"type": "greet_ok", "text": "hi", "in_reply_to": 2, "msg_id": 1}
+
+
+def test_an_init_hook_runs_with_the_node_id_known_and_init_ok_still_comes(plugin_dir):
+    folder = plugin_dir({"hook.py": "from gnode import handler\n"
+                         "@handler('init')\ndef start(node, msg):\n"
+                         "    node.send('n2', {'type': 'hello', 'from': node.id, 'peers': node.node_ids})\n"})
+    done = run_node(line(INIT), "--handlers", str(folder))
+    assert output(done) == [
+        {"src": "n1", "dest": "n2", "body": {"type": "hello", "from": "n1", "peers": ["n1", "n2"], "msg_id": 0}},
+        {"src": "n1", "dest": "c0", "body": {"type": "init_ok", "in_reply_to": 1, "msg_id": 1}}]
+
+
+def _started_node():
+    proc = subprocess.Popen([sys.executable, str(GNODE)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd="/tmp")
+    proc.stdin.write(line(INIT))
+    proc.stdin.flush()
+    assert json.loads(proc.stdout.readline()) == INIT_OK
+    return proc
+
+
+def test_sigterm_and_sigint_end_the_node_promptly_and_quietly():
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        proc = _started_node()
+        proc.send_signal(signum)
+        assert proc.wait(timeout=5) == 0
+        err = proc.stderr.read().decode()
+        assert "Traceback" not in err and signal.Signals(signum).name in err
+
+
+def test_stdout_closed_by_its_reader_ends_the_node_quietly():
+    proc = _started_node()
+    proc.stdout.close()
+    proc.stdin.write(line(echo(2, "into the void")))
+    proc.stdin.flush()
+    assert proc.wait(timeout=5) == 0
+    err = proc.stderr.read().decode()
+    assert "Traceback" not in err and "stdout was closed" in err
+
+
+def test_stdin_idle_does_not_stop_timers_or_output():
+    # The node must answer and time out while nothing more comes on stdin.
+    proc = _started_node()
+    proxy = {"src": "c1", "dest": "n1", "body": {"type": "proxy", "msg_id": 2, "target": "n2",
+                                                  "inner": {"type": "echo", "echo": "?"}}}
+    proc.stdin.write(line(proxy))
+    proc.stdin.flush()
+    forwarded = json.loads(proc.stdout.readline())
+    assert forwarded["dest"] == "n2"
+    ready, _, _ = select.select([proc.stdout], [], [], 10)
+    assert ready, "no timeout error while stdin stayed open"
+    assert json.loads(proc.stdout.readline())["body"]["code"] == 0
+    proc.stdin.close()
+    assert proc.wait(timeout=5) == 0
+
+
+def test_the_console_script_in_a_virtualenv_runs_the_same_node(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", "--no-build-isolation",
+                    "-e", str(ROOT)], check=True, capture_output=True)
+    done = run_node(line(INIT) + line(echo(2, "console")), command=[str(venv / "bin" / "gnode")])
+    assert done.returncode == 0, done.stderr.decode()
+    assert output(done) == [INIT_OK, {"src": "n1", "dest": "c1", "body": {"type": "echo_ok", "echo": "console",
+                                                                          "in_reply_to": 2, "msg_id": 1}}]

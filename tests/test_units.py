@@ -1,0 +1,90 @@
+"""Pure logic, tested in-process: parsing and encoding messages, and the fixture runner's checks."""
+import json
+
+import pytest
+
+import gnode
+import gnode_pytest
+
+
+def parse(obj):
+    return gnode.parse_message(obj if isinstance(obj, bytes) else json.dumps(obj).encode())
+
+
+def test_parse_keeps_src_dest_body_and_ignores_unknown_keys():
+    msg = parse({"id": 3, "src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 1, "x": [1]}, "z": 0})
+    assert (msg.src, msg.dest, msg.body) == ("c1", "n1", {"type": "echo", "msg_id": 1, "x": [1]})
+
+
+@pytest.mark.parametrize("raw, problem, answerable", [
+    (b"", "empty line", False),
+    (b"   ", "empty line", False),
+    (b"{nope", "not JSON", False),
+    (b"\xff\xfe{}", "not UTF-8", False),
+    (b"[1, 2]", "not a JSON object but an array", False),
+    (b"null", "not a JSON object but missing or null", False),
+    ({"dest": "n1", "body": {"type": "echo", "msg_id": 1}}, '"src" is missing', False),
+    ({"src": 5, "dest": "n1", "body": {"type": "echo", "msg_id": 1}}, '"src" is a number', False),
+    ({"src": "c1", "dest": "n1"}, '"body" is missing', False),
+    ({"src": "c1", "dest": "n1", "body": "echo"}, '"body" is a string', False),
+    ({"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": "7"}}, '"msg_id" is a string', False),
+    ({"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 1.0}}, '"msg_id" is a number', False),
+    ({"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": True}}, '"msg_id" is a boolean', False),
+    ({"src": "c1", "body": {"type": "echo", "msg_id": 1}}, '"dest" is missing', True),
+    ({"src": "c1", "dest": "n1", "body": {"msg_id": 1}}, '"type" is missing', True),
+    ({"src": "c1", "dest": "n1", "body": {"type": 3, "msg_id": 1}}, '"type" is a number', True),
+    ({"src": "c1", "dest": "n1", "body": {"type": "x", "msg_id": 1, "in_reply_to": "1"}}, '"in_reply_to" is a string', True),
+])
+def test_parse_says_what_is_wrong_and_whether_it_can_be_answered(raw, problem, answerable):
+    with pytest.raises(gnode.BadMessage) as caught:
+        parse(raw)
+    assert caught.value.problem.startswith(problem), caught.value.problem
+    assert (caught.value.msg_id is not None) == answerable
+
+
+@pytest.mark.parametrize("message", [
+    {"src": "n1", "dest": "c1", "body": {"type": "echo_ok", "echo": "h\u00e9 \u2603 \U0001f680", "in_reply_to": 2, "msg_id": 1}},
+    {"src": "n1", "dest": "c1", "body": {"type": "x", "v": [1, 2.5, None, True, {"k": {}}], "e": 1e300, "s": "\"\\\n"}},
+])
+def test_encode_writes_exactly_what_json_dumps_writes(message):
+    assert gnode.encode(message) == json.dumps(message)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), object()])
+def test_encode_refuses_what_is_not_json(bad):
+    with pytest.raises((ValueError, TypeError)):
+        gnode.encode({"src": "n1", "dest": "c1", "body": {"type": "x", "v": bad}})
+
+
+def test_rpc_error_carries_code_text_and_an_error_body():
+    error = gnode.RPCError(22, "from mismatch")
+    assert (error.code, error.text, error.body) == (22, "from mismatch", {"type": "error", "code": 22, "text": "from mismatch"})
+    assert gnode.RPCTimeout("late").code == 0 and isinstance(gnode.RPCTimeout("late"), gnode.RPCError)
+
+
+def test_strict_equal_tells_integers_from_floats_and_booleans():
+    assert gnode_pytest.strict_equal({"a": [1, "x"]}, {"a": [1, "x"]})
+    assert not gnode_pytest.strict_equal({"a": 1}, {"a": 1.0})
+    assert not gnode_pytest.strict_equal([1], [True])
+    assert not gnode_pytest.strict_equal({"a": 1}, {"a": 1, "b": 2})
+
+
+@pytest.mark.parametrize("raw, problem", [
+    (b'{"src": "n1", "dest": "c1", "body": {"type": "x"}}', "no newline"),
+    (b"\n", "not JSON"),
+    (b'[1]\n', "not a JSON object"),
+    (b'{"src": "n1", "dest": "c1", "body": {"type": "x"}, "id": 3}\n', "top-level keys"),
+    (b'{"src": "n1", "dest": "c9", "body": {"type": "x"}}\n', "dest 'c9'"),
+    (b'{"src": "n2", "dest": "c1", "body": {"type": "x"}}\n', "src 'n2'"),
+    (b'{"src": "n1", "dest": "c1", "body": {"type": "x", "in_reply_to": 1.0}}\n', "in_reply_to must be an integer"),
+    (b'{"src": "n1", "dest": "c1", "body": {"type": "error", "text": "?"}}\n', "integer code"),
+    (b'{"src": "n1", "dest": "c1", "body": ["x"]}\n', "body must be an object"),
+])
+def test_maelstrom_problem_finds_what_maelstrom_would_reject(raw, problem):
+    found = gnode_pytest.maelstrom_problem(raw, "n1", {"c1", "lin-kv"})
+    assert found and problem in found
+
+
+def test_maelstrom_problem_accepts_a_good_line():
+    assert gnode_pytest.maelstrom_problem(b'{"src": "n1", "dest": "lin-kv", "body": {"type": "read", "key": 1, "msg_id": 4}}\n',
+                                          "n1", {"lin-kv"}) is None
