@@ -21,7 +21,6 @@ wire format, the writer, the node, start-up.
 """
 import argparse
 import importlib.util
-import itertools
 import json
 import logging
 import os
@@ -57,6 +56,7 @@ DEFAULT_RPC_TIMEOUT = 1.0  # seconds
 READ_SIZE = 65536  # one pipe's worth
 HIGH_WATER = 1 << 20  # bytes waiting for stdout's reader before we stop reading stdin
 EXIT_GRACE = 5.0  # seconds a running handler gets after stdin closes (Maelstrom's client timeout)
+CLIENT_PATIENCE = 4.5  # seconds after which a Maelstrom client (timeout 5 s) may be gone: don't answer it
 MAX_IDLE_WORKERS = 256  # finished greenlets kept for the next messages
 
 
@@ -89,13 +89,14 @@ class RPCTimeout(RPCError):
 class Message:
     """One message received: ``src``, ``dest`` and ``body`` (a dict with a string ``type``)."""
 
-    __slots__ = ("src", "dest", "body", "answered")
+    __slots__ = ("src", "dest", "body", "answered", "received")
 
     def __init__(self, src, dest, body):
         self.src = src
         self.dest = dest
         self.body = body
         self.answered = False
+        self.received = time.monotonic()
 
     def __repr__(self):
         return "Message(%r -> %r: %r)" % (self.src, self.dest, self.body)
@@ -132,7 +133,8 @@ class StartupError(Exception):
 # ---------------------------------------------------------------- the wire
 
 class BadMessage(Exception):
-    """An input line that is not a Maelstrom message; ``src`` and ``msg_id`` are set where they can be told."""
+    """An input line that is not a Maelstrom message; ``src`` and ``msg_id`` are set where it
+    can be answered (never for an answer or an error: answering those could ping-pong)."""
 
     def __init__(self, problem, src=None, msg_id=None):
         super().__init__(problem)
@@ -166,6 +168,8 @@ def parse_message(line):
         raise BadMessage('"msg_id" is %s, not an integer' % _kind(msg_id))
     if type(src) is not str or not src:
         raise BadMessage('"src" is %s, not a node name' % _kind(src))
+    if "in_reply_to" in body or body.get("type") == "error":
+        msg_id = None
     dest = envelope.get("dest")
     if type(dest) is not str or not dest:
         raise BadMessage('"dest" is %s, not a node name' % _kind(dest), src, msg_id)
@@ -213,6 +217,8 @@ def _check_body(body):
     if type(body) is not dict or type(body.get("type")) is not str:
         raise TypeError("a message body must be a dict with a string \"type\", not %s"
                         % _glimpse(repr(body)))
+    if body["type"] == "error" and type(body.get("code")) is not int:
+        raise TypeError("an error body needs an integer \"code\", not %s" % _glimpse(repr(body)))
     return body
 
 
@@ -303,7 +309,7 @@ class Node:
         self._init_hook = handlers.pop("init", None)
         handlers["init"] = _handle_init
         self._handlers = handlers
-        self._msg_ids = itertools.count()  # every message we send takes the next one
+        self._next_msg_id = 0  # every message we send takes the next one
         self._calls = {}  # msg_id -> AsyncResult of the sync_rpc waiting for that answer
         self._destinations = set()  # where Maelstrom lets us send: nodes, services, senders seen
         self._held = []  # messages that came before init; None once init is done
@@ -321,15 +327,18 @@ class Node:
 
     def send(self, dest, body):
         """Send ``body`` to ``dest`` without waiting for an answer; returns its ``msg_id``."""
-        msg_id = next(self._msg_ids)
-        self._emit(dest, {**_check_body(body), "msg_id": msg_id})
+        msg_id = self._next_msg_id
+        self._write(dest, body)
         return msg_id
 
     def reply(self, msg, body):
         """Answer ``msg`` with ``body`` (``in_reply_to`` and ``msg_id`` are added).
 
         A request is answered once: a second answer is refused with a warning. A
-        message without ``msg_id`` expects no answer and gets none.
+        message without ``msg_id`` expects no answer and gets none. A Maelstrom client
+        gives up after 5 s and may be gone by then; an answer to a client later than
+        that is dropped with a warning, since Maelstrom stops reading a node that
+        writes to a client that no longer exists.
         """
         request_id = msg.body.get("msg_id")
         if request_id is None:
@@ -338,11 +347,14 @@ class Node:
             log.warning("refused a second answer to %s's msg_id %s: %s", msg.src, request_id,
                         _glimpse(repr(body)))
             return
-        line = encode({"src": self.id, "dest": msg.src,
-                       "body": {**_check_body(body), "in_reply_to": request_id,
-                                "msg_id": next(self._msg_ids)}})
+        late = time.monotonic() - msg.received
+        if late > CLIENT_PATIENCE and msg.src[0] == "c" and msg.body.get("type") != "init":
+            msg.answered = True
+            log.warning("dropped the answer to client %s's msg_id %s: %.1fs after the request, "
+                        "the client has given up and may be gone", msg.src, request_id, late)
+            return
+        self._write(msg.src, body, request_id)
         msg.answered = True
-        self._writer.write(line)
 
     def sync_rpc(self, dest, body, timeout=None):
         """Send ``body`` to ``dest`` and wait for the answer; return the answer's body.
@@ -351,11 +363,11 @@ class Node:
         (default ``node.rpc_timeout``), RPCError if the answer is an error or ``dest``
         is unknown.
         """
-        msg_id = next(self._msg_ids)
+        msg_id = self._next_msg_id
         answer = AsyncResult()
-        self._calls[msg_id] = answer  # before the request leaves: the answer can't beat it
+        self._calls[msg_id] = answer  # before the request is written: the answer can't beat it
         try:
-            self._emit(dest, {**_check_body(body), "msg_id": msg_id})
+            self._write(dest, body)
             self._waiting += 1
             if self._input_ended:
                 self._settled.set()
@@ -376,11 +388,21 @@ class Node:
         """Run ``fn(*args)`` in a greenlet of its own; an exception in it is logged, never fatal."""
         return gevent.spawn(_guarded, fn, *args)
 
-    def _emit(self, dest, body):
-        if dest not in self._destinations:
+    def _write(self, dest, body, in_reply_to=None):
+        """Encode one message and queue it for stdout. It takes the next msg_id only once
+        it is sure to be sent, so the ids of the messages sent have no gaps."""
+        if in_reply_to is None and dest not in self._destinations:
             raise RPCError(NODE_NOT_FOUND, "unknown destination %r: not a node of this test, "
                            "a service, nor a sender seen so far" % (dest,))
-        self._writer.write(encode({"src": self.id, "dest": dest, "body": body}))
+        msg_id = self._next_msg_id
+        body = _check_body(body)
+        if in_reply_to is None:
+            body = {**body, "msg_id": msg_id}
+        else:
+            body = {**body, "in_reply_to": in_reply_to, "msg_id": msg_id}
+        line = encode({"src": self.id, "dest": dest, "body": body})
+        self._next_msg_id = msg_id + 1
+        self._writer.write(line)
 
     # -- the life of a message: read, parse, route, hand to a worker, handle, answer
 
@@ -438,18 +460,15 @@ class Node:
         body = msg.body
         if "in_reply_to" in body or body["type"] == "error":  # an answer: never answered back
             self._resolve(msg)
-        elif self._held is not None and body["type"] != "init":
-            self._held.append(msg)  # Maelstrom may deliver a peer's message before our init
         else:
-            self._dispatch(msg)
+            self._start(self._handlers.get(body["type"], _no_handler), msg)
 
     def _bad_input(self, line, bad):
         log.warning("input line %d ignored: %s: %s", self._line_number, bad.problem,
                     _glimpse(line.decode(errors="replace")))
-        if bad.src is not None and bad.msg_id is not None and self.id is not None:
+        if bad.msg_id is not None:
             self._destinations.add(bad.src)
-            self._answer_error(Message(bad.src, self.id, {"msg_id": bad.msg_id}),
-                               MALFORMED_REQUEST, bad.problem)
+            self._start(_refuse_malformed(bad.problem), Message(bad.src, None, {"msg_id": bad.msg_id}))
 
     def _resolve(self, msg):
         """An answer came: wake the sync_rpc waiting for it, or drop it if none is."""
@@ -460,8 +479,12 @@ class Node:
         else:
             answer.set(msg.body)
 
-    def _dispatch(self, msg):
-        fn = self._handlers.get(msg.body["type"], _no_handler)
+    def _start(self, fn, msg):
+        """Hand ``fn(node, msg)`` to a worker greenlet; before init, hold it for later
+        (Maelstrom may deliver a peer's message before our init)."""
+        if self._held is not None and fn is not _handle_init:
+            self._held.append((fn, msg))
+            return
         worker = self._idle.pop() if self._idle else greenlet(self._work, self._hub)
         self._busy += 1
         self._loop.run_callback(worker.switch, fn, msg)
@@ -512,8 +535,8 @@ class Node:
 
     def _release_held(self):
         held, self._held = self._held, None
-        for msg in held:
-            self._dispatch(msg)
+        for fn, msg in held:
+            self._start(fn, msg)
 
     # -- endings
 
@@ -556,6 +579,12 @@ def _handle_init(node, msg):
     node.reply(msg, {"type": "init_ok"})
     if node._held is not None:
         node._release_held()
+
+
+def _refuse_malformed(problem):
+    def refuse(node, msg):
+        raise RPCError(MALFORMED_REQUEST, problem)
+    return refuse
 
 
 def _no_handler(node, msg):
@@ -663,6 +692,7 @@ def main(argv=None):
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sys.modules.setdefault("gnode", sys.modules[__name__])  # plugins import this very module
+    gevent.get_hub().SYSTEM_ERROR = ()  # nothing a greenlet raises may end the node
     try:
         folders, rpc_timeout = parse_config(sys.argv[1:] if argv is None else argv, os.environ)
         handlers = load_handlers(folders)

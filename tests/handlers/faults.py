@@ -1,4 +1,9 @@
 """Handlers that misbehave on purpose, for the fixture tests."""
+import sys
+import time
+
+import gevent
+
 from gnode import RPCError, handler
 
 
@@ -27,3 +32,36 @@ def double(node, msg):
 @handler("not_a_dict")
 def not_a_dict(node, msg):
     return ["type", "oops"]
+
+
+@handler("nap")
+def nap(node, msg):
+    time.sleep(msg.body["seconds"])  # time.sleep is gevent's after patching: only this greenlet sleeps
+    return {"type": "nap_ok"}
+
+
+@handler("unencodable")
+def unencodable(node, msg):
+    return {"type": "unencodable_ok", "value": {1, 2}}
+
+
+@handler("no_type")
+def no_type(node, msg):
+    return {"value": 1}
+
+
+@handler("spawn_exit")
+def spawn_exit(node, msg):
+    gevent.spawn(sys.exit, 3)
+    gevent.spawn(_interrupt)
+    node.spawn(sys.exit, 4)
+    return {"type": "spawn_exit_ok"}
+
+
+def _interrupt():
+    raise KeyboardInterrupt
+
+
+@handler("exit")
+def exit_(node, msg):
+    sys.exit(5)
