@@ -275,7 +275,7 @@ class Conversation:
                 self.destinations.update(message["body"]["node_ids"])
         except (ValueError, KeyError, TypeError):
             pass  # malformed on purpose: the node must cope
-        return text.encode("utf-8") + b"\n"
+        return text.encode("utf-8", "surrogateescape") + b"\n"
 
     def expect(self, expected, raw):
         expected_text = expected if isinstance(expected, str) else json.dumps(expected)

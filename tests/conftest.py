@@ -1,35 +1,5 @@
-"""Helpers for tests that drive the node process directly, beyond what a JSON fixture can say."""
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
+"""Fixtures shared by the Python tests."""
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-GNODE = ROOT / "gnode.py"
-INIT = {"src": "c0", "dest": "n1", "body": {"type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1", "n2"]}}
-INIT_OK = {"src": "n1", "dest": "c0", "body": {"type": "init_ok", "in_reply_to": 1, "msg_id": 0}}
-
-
-def line(message):
-    return json.dumps(message).encode() + b"\n"
-
-
-def echo(msg_id, payload, src="c1"):
-    return {"src": src, "dest": "n1", "body": {"type": "echo", "msg_id": msg_id, "echo": payload}}
-
-
-def run_node(stdin_bytes, *args, env=None, timeout=10, command=None):
-    """Run the node on the given input to its end; return the CompletedProcess."""
-    return subprocess.run((command or [sys.executable, str(GNODE)]) + list(args), input=stdin_bytes,
-                          capture_output=True, timeout=timeout, cwd="/tmp",
-                          env={**os.environ, **(env or {})})
-
-
-def output(completed):
-    return [json.loads(x) for x in completed.stdout.decode().splitlines()]
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from conftest import GNODE, INIT, INIT_OK, ROOT, echo, line, output, run_node
+from helpers import GNODE, INIT, INIT_OK, ROOT, echo, line, output, run_node
 
 HANDLERS = str(ROOT / "handlers")
 TEST_HANDLERS = str(ROOT / "tests" / "handlers")
