@@ -20,6 +20,7 @@ The file reads top to bottom as the life of a message: the public names, the
 wire format, the writer, the node, start-up.
 """
 import argparse
+import collections
 import importlib.util
 import json
 import logging
@@ -57,7 +58,7 @@ READ_SIZE = 65536  # one pipe's worth
 HIGH_WATER = 1 << 20  # bytes waiting for stdout's reader before we stop reading stdin
 EXIT_GRACE = 5.0  # seconds a running handler gets after stdin closes (Maelstrom's client timeout)
 CLIENT_PATIENCE = 4.5  # seconds after which a Maelstrom client (timeout 5 s) may be gone: don't answer it
-MAX_IDLE_WORKERS = 256  # finished greenlets kept for the next messages
+MAX_IDLE_WORKERS = 64  # parked worker greenlets kept for later bursts of blocking handlers
 
 
 # ---------------------------------------------------------------- public names
@@ -315,7 +316,9 @@ class Node:
         self._held = []  # messages that came before init; None once init is done
         self._hub = gevent.get_hub()
         self._loop = self._hub.loop
-        self._idle = []  # worker greenlets parked, waiting for their next message
+        self._ready = collections.deque()  # (handler, message) waiting for a worker
+        self._takeover_armed = False  # a _take_over call is queued in the hub
+        self._idle = []  # worker greenlets parked, waiting for more messages
         self._busy = 0  # messages handed to a worker and not finished yet
         self._waiting = 0  # of those, how many wait for an answer in sync_rpc
         self._input_ended = False
@@ -480,27 +483,44 @@ class Node:
             answer.set(msg.body)
 
     def _start(self, fn, msg):
-        """Hand ``fn(node, msg)`` to a worker greenlet; before init, hold it for later
+        """Queue ``fn(node, msg)`` for a worker greenlet; before init, hold it for later
         (Maelstrom may deliver a peer's message before our init)."""
         if self._held is not None and fn is not _handle_init:
             self._held.append((fn, msg))
             return
-        worker = self._idle.pop() if self._idle else greenlet(self._work, self._hub)
         self._busy += 1
-        self._loop.run_callback(worker.switch, fn, msg)
+        self._ready.append((fn, msg))
+        self._arm_takeover()
 
-    def _work(self, fn, msg):
-        """A worker greenlet's life: handle a message, park, be handed the next one.
-        Reusing finished greenlets costs far less than creating one per message."""
-        idle = self._idle
-        me = getcurrent()
+    def _arm_takeover(self):
+        if not self._takeover_armed:
+            self._takeover_armed = True
+            self._loop.run_callback(self._take_over)
+
+    def _take_over(self):
+        """Runs in the hub, so whichever worker was draining the queue has stopped: it
+        finished the queue, or its handler blocks. Work left over goes to another worker."""
+        self._takeover_armed = False
+        if self._ready:
+            (self._idle.pop() if self._idle else greenlet(self._work, self._hub)).switch()
+
+    def _work(self):
+        """A worker greenlet's life: handle queued messages one after another, park when
+        the queue is empty, be woken for more. A handler that blocks keeps its worker,
+        and the rest of the queue is taken over by another, so every message runs in a
+        greenlet of its own while it runs, yet a flood needs no new greenlet per message."""
+        ready, idle, me = self._ready, self._idle, getcurrent()
         while True:
-            self._handle(fn, msg)
+            while ready:
+                fn, msg = ready.popleft()
+                if ready:
+                    self._arm_takeover()  # fires only once this worker stops
+                self._handle(fn, msg)
             if len(idle) >= MAX_IDLE_WORKERS:
                 return
             idle.append(me)
             try:
-                fn, msg = self._hub.switch()
+                self._hub.switch()
             except BaseException:  # something woke a parked worker by mistake: retire it
                 log.exception("a parked worker was woken by an exception; retiring it")
                 idle.remove(me)
