@@ -55,7 +55,6 @@ SERVICES = ("lin-kv", "seq-kv", "lww-kv", "lin-tso")
 
 DEFAULT_RPC_TIMEOUT = 1.0  # seconds
 READ_SIZE = 65536  # one pipe's worth
-HIGH_WATER = 1 << 20  # bytes waiting for stdout's reader before we stop reading stdin
 EXIT_GRACE = 5.0  # seconds a running handler gets after stdin closes (Maelstrom's client timeout)
 CLIENT_PATIENCE = 4.5  # seconds after which a Maelstrom client (timeout 5 s) may be gone: don't answer it
 MAX_IDLE_WORKERS = 64  # parked worker greenlets kept for later bursts of blocking handlers
@@ -246,9 +245,10 @@ def _check_body(body):
 
 class Writer:
     """Owns stdout. Lines written during one turn of the event loop leave in one write
-    as soon as the loop is idle; a greenlet never waits for stdout. When the process
-    reading our stdout is slow, ``congested`` turns true, and the stdin loop waits
-    (``wait_drained``) instead of reading more: memory stays bounded."""
+    as soon as the loop is idle; a greenlet never waits for stdout. While the OS will
+    not take all we have (the process reading our stdout is behind), ``congested`` is
+    true and the stdin loop waits (``wait_drained``) instead of reading more work: so
+    memory stays bounded, and answers are not kept waiting behind a growing backlog."""
 
     def __init__(self, fd, loop, on_closed):
         self._fd = fd
@@ -269,7 +269,7 @@ class Writer:
 
     @property
     def congested(self):
-        return len(self._backlog) > HIGH_WATER
+        return bool(self._backlog)
 
     def wait_drained(self):
         self._drained.wait()
@@ -465,8 +465,13 @@ class Node:
                 partial.append(chunk[end + 1:])
             for line in lines:
                 receive(line)
-            # Let this chunk's handlers start before reading more: read-ahead stays one chunk.
-            gevent.sleep(0)
+            # Let this chunk's handlers run before reading more: read-ahead stays one chunk.
+            # The hub runs them before it polls, so after a short read (the pipe is likely
+            # empty) waiting for input does both and saves a read that would find nothing.
+            if len(chunk) < READ_SIZE:
+                wait_readable(readable)
+            else:
+                gevent.sleep(0)
         if partial:
             receive(b"".join(partial))
         self._end_of_input()
