@@ -21,6 +21,7 @@ wire format, the writer, the node, start-up.
 """
 import argparse
 import collections
+import gc
 import importlib.util
 import json
 import logging
@@ -760,6 +761,7 @@ def main(argv=None):
     os.dup2(2, 1)  # stdout is for messages only: a stray print() goes to stderr
     sys.stdout = sys.stderr
     node = Node(handlers, rpc_timeout)
+    gc.freeze()  # start-up's objects live for ever: spare every full collection from scanning them
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, node._on_signal, signum)
     node.run(in_fd, out_fd)
