@@ -104,7 +104,6 @@ class Message:
 
 
 _handlers = {}  # message type -> handler function, filled by @handler
-_TIMED_OUT = object()  # what a sync_rpc timer puts in the AsyncResult it waits on
 
 
 def handler(msg_type):
@@ -284,7 +283,7 @@ class Writer:
             data = self._backlog + "\n".join(lines).encode()
             self._lines = []
         else:
-            data = self._backlog
+            data = self._backlog  # empty too when drain() got here before the scheduled flush
         try:
             written = os.write(self._fd, data)
         except BlockingIOError:
@@ -316,6 +315,9 @@ class Writer:
 
 
 # ---------------------------------------------------------------- the node
+
+_TIMED_OUT = object()  # what a sync_rpc timer puts in the AsyncResult the call waits on
+
 
 class Node:
     """The running node, handed to every handler as its first argument.
@@ -401,15 +403,10 @@ class Node:
             self._waiting += 1
             if self._input_ended:
                 self._settled.set()
-            wake = getcurrent().switch
-            answer.rawlink(wake)
             try:
-                while not answer.ready():
-                    self._hub.switch()
+                reply = self._park_until(answer)
             finally:
-                answer.unlink(wake)
                 self._waiting -= 1
-            reply = answer.value
         finally:
             timer.close()
             del self._calls[msg_id]
@@ -418,6 +415,19 @@ class Node:
         if reply.get("type") == "error":
             raise RPCError(reply.get("code"), reply.get("text", ""), reply)
         return reply
+
+    def _park_until(self, answer):
+        """Wait, this greenlet only, until ``answer`` is resolved; return its value. Parking
+        on the hub directly rather than in AsyncResult.get() saves a kilobyte of saved
+        C stack per waiting call."""
+        wake = getcurrent().switch
+        answer.rawlink(wake)
+        try:
+            while not answer.ready():
+                self._hub.switch()
+        finally:
+            answer.unlink(wake)
+        return answer.value
 
     def spawn(self, fn, *args):
         """Run ``fn(*args)`` in a greenlet of its own; an exception in it is logged, never fatal."""
