@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""gnode's benchmark suite: one command, every figure, gnode beside a bare-CPython baseline.
+"""gnode's benchmark suite: one command, every figure, gnode beside two bare echo nodes.
 
     python3 bench/run.py                # the full run: 3 interleaved rounds, medians
     python3 bench/run.py --quick        # smoke run, well under a minute
@@ -8,8 +8,9 @@
 
 The node is started the way Maelstrom starts it: the executable run directly (no shell),
 cwd=/tmp, stdin/stdout/stderr pipes. The bench plays Maelstrom's clients (c1, c9, ...)
-and, in the proxy scenarios, the peer node n2. See bench/README.md for what each figure
-means and how it is measured.
+and, in the proxy scenarios, the peer node n2. Two yardsticks run beside the node in the
+echo scenarios: bench/baseline_echo.py (blocking CPython) and bench/gevent_floor_echo.py
+(the least a gevent node can do). See bench/README.md for what each figure means.
 
 Scenarios (``--only`` takes any of these, comma-separated):
   echo-open    N echo requests written as fast as the pipe takes them, replies read concurrently
@@ -17,19 +18,24 @@ Scenarios (``--only`` takes any of these, comma-separated):
   proxy        proxy round trips (the bench answers as n2), 64 outstanding
   pending      10,000 proxies whose target never answers: timeout lateness, memory per call
   startup      Popen -> init_ok, median of several starts
+  exit         SIGTERM, SIGINT, stdin EOF -> the process has exited, over several starts
 """
 import argparse
 import collections
+import contextlib
 import datetime
 import gc
+import hashlib
 import json
 import math
+import operator
 import os
 import platform
 import re
 import select
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,30 +45,46 @@ import time
 HERE = os.path.dirname(os.path.realpath(__file__))
 REPO = os.path.dirname(HERE)
 DEFAULT_NODE = os.path.join(REPO, "gnode.py")
-DEFAULT_BASELINE = os.path.join(HERE, "baseline_echo.py")
+
+SCENARIOS = ("echo-open", "echo-closed", "proxy", "pending", "startup", "exit")
+# The implementations, in the order they run within a round; the yardsticks only echo.
+YARDSTICKS = [
+    {"key": "baseline", "label": "baseline", "argv": [os.path.join(HERE, "baseline_echo.py")],
+     "scenarios": ("echo-open", "echo-closed", "startup")},
+    {"key": "floor", "label": "gevent floor", "argv": [os.path.join(HERE, "gevent_floor_echo.py")],
+     "scenarios": ("echo-open", "echo-closed")},
+]
+# Sizes: (full run, --quick).
+SIZES = {"rounds": (3, 1), "open_n": (50000, 5000), "closed_n": (20000, 2000), "proxy_n": (20000, 3000),
+         "pending_n": (10000, 2000), "starts": (7, 3), "warm": (300, 100)}
 
 NODE = "n1"
 PEER = "n2"
 INIT_LINE = (b'{"id":0,"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,'
              b'"node_id":"n1","node_ids":["n1","n2"]}}\n')
+ENVELOPE_KEYS = {"src", "dest", "body"}
 ECHO_OK_KEYS = {"type", "echo", "in_reply_to", "msg_id"}  # Maelstrom's closed echo_ok schema
 PROXY_OK_KEYS = {"type", "result", "in_reply_to", "msg_id"}
-ENVELOPE_KEYS = {"src", "dest", "body"}
+FORWARD_KEYS = {"type", "echo", "msg_id"}
 
 READ_SIZE = 1 << 20  # a pipe never holds more than this; one read takes all there is
 OPEN_CHUNK = 4096  # bytes per write in the open loop: one page, ~40 requests share a timestamp
 OPEN_GATHER_BYTES = 16384  # open-loop reader: a read smaller than this is followed by ...
 OPEN_GATHER_SLEEP = 0.0002  # ... this pause (s), so replies are read many at a time
 STARTUP_LIMIT = 10.0  # Maelstrom's own init deadline
+EXIT_LIMIT = 10.0  # a node not gone this long after a signal or stdin's end has hung
+PY_SPY_RATE = 500  # samples per second
 
 now = time.perf_counter_ns
-
-SCENARIOS = ("echo-open", "echo-closed", "proxy", "pending", "startup")
-BASELINE_SCENARIOS = ("echo-open", "echo-closed", "startup")  # the baseline only echoes
 
 
 class BenchFailure(Exception):
     """The node misbehaved (wrong, missing or duplicate replies, hung, crashed): the run fails."""
+
+
+def deadline(n, us_per_item):
+    """Generous bound for a timed block: 20 s plus ``us_per_item`` µs per request."""
+    return 20.0 + n * us_per_item / 1e6
 
 
 # ---------------------------------------------------------------- the node process
@@ -72,16 +94,16 @@ class NodeProcess:
 
     def __init__(self, argv, label):
         self.label = label
-        self.argv = argv
         self.t_spawn = now()
         self.proc = subprocess.Popen(argv, cwd="/tmp", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, bufsize=0, close_fds=True)
         self.pid = self.proc.pid
         self.in_fd = self.proc.stdin.fileno()
         self.out_fd = self.proc.stdout.fileno()
-        self.leftover = b""  # stdout bytes read past init_ok (there should be none)
-        self.timed_out = None  # set by the watchdog: what it was waiting for
+        self.leftover = b""  # stdout bytes read past the last line read_line returned
+        self.timed_out = False  # set by the watchdog
         self.spy = None  # (py-spy process, profile path) when --py-spy samples this node
+        self.exit_problem = None  # set by finish
         self._stderr_tail = collections.deque(maxlen=64)
         self.stderr_bytes = 0
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
@@ -99,10 +121,6 @@ class NodeProcess:
             self.stderr_bytes += len(data)
             self._stderr_tail.append(data)
 
-    def stderr_tail(self, limit=3000):
-        text = b"".join(self._stderr_tail).decode(errors="replace")
-        return text[-limit:]
-
     def write(self, data):
         view = memoryview(data)
         write, fd = os.write, self.in_fd
@@ -115,52 +133,45 @@ class NodeProcess:
             raise BenchFailure("%s closed its stdout (exit status %s)" % (self.label, self.proc.poll()))
         return data
 
-    def init(self):
-        """Send init, wait for init_ok; returns its arrival time (ns)."""
-        self.write(INIT_LINE)
-        buf = b""
+    def read_line(self):
+        """The next output line (without its newline), as a parsed message."""
+        buf = self.leftover
         while b"\n" not in buf:
             buf += self.read()
-        t = now()
         line, _, self.leftover = buf.partition(b"\n")
         try:
-            msg = json.loads(line)
+            return json.loads(line)
+        except ValueError:
+            raise BenchFailure("%s wrote a line that is not JSON: %r" % (self.label, line[:300])) from None
+
+    def init(self):
+        """Send init and check that init_ok, and nothing else, comes back; stamps ``t_init``."""
+        self.write(INIT_LINE)
+        msg = self.read_line()
+        self.t_init = now()
+        try:
             body = msg["body"]
             ok = (msg["src"] == NODE and msg["dest"] == "c0" and body["type"] == "init_ok"
                   and body["in_reply_to"] == 1)
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):
             ok = False
-        if not ok:
-            raise BenchFailure("%s: first output line is not init_ok to c0: %r" % (self.label, line[:300]))
-        return t
-
-    def expect_quiet(self):
-        if self.leftover:
-            raise BenchFailure("%s wrote unexpected output: %r" % (self.label, self.leftover[:300]))
+        if not ok or self.leftover:
+            raise BenchFailure("%s: the first output is not one init_ok to c0: %r"
+                               % (self.label, (json.dumps(msg).encode() + b"\n" + self.leftover)[:300]))
 
     # -- what /proc says about it
 
     def cpu_ns(self):
+        """CPU time (user + system) of all the node's threads so far, in ns: the sum of
+        /proc/<pid>/task/*/schedstat (the scheduler's ns-exact run time)."""
         try:
-            return self._cpu_ns()
-        except OSError:
-            raise BenchFailure("%s is gone (exit status %s)" % (self.label, self.proc.poll())) from None
-
-    def _cpu_ns(self):
-        """CPU time (user+system) of all the node's threads so far, in ns.
-
-        Sum of /proc/<pid>/task/*/schedstat (the scheduler's ns-exact run time); falls back
-        to utime+stime of /proc/<pid>/stat (clock ticks) where schedstat is missing."""
-        total = 0
-        try:
+            total = 0
             for tid in os.listdir("/proc/%d/task" % self.pid):
                 with open("/proc/%d/task/%s/schedstat" % (self.pid, tid)) as f:
                     total += int(f.read().split()[0])
             return total
-        except (OSError, ValueError, IndexError):
-            with open("/proc/%d/stat" % self.pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) * (10 ** 9 // os.sysconf("SC_CLK_TCK"))
+        except OSError:
+            raise BenchFailure("%s is gone (exit status %s)" % (self.label, self.proc.poll())) from None
 
     def status_kib(self, key):
         """A field of /proc/<pid>/status in KiB (VmRSS, VmHWM, ...)."""
@@ -173,10 +184,50 @@ class NodeProcess:
             pass
         raise BenchFailure("no %s in /proc/%d/status (did %s exit?)" % (key, self.pid, self.label))
 
-    # -- bounds
+    # -- bounds and endings
 
+    @contextlib.contextmanager
     def watchdog(self, seconds, what):
-        return _Watchdog(self, seconds, what)
+        """Kill the node if the block takes longer than ``seconds``; the block then fails with a
+        message that says what it was waiting for (a hung node fails the run, never hangs it)."""
+        timer = threading.Timer(seconds, self._time_out)
+        timer.daemon = True
+        timer.start()
+        error = None
+        try:
+            yield
+        except BaseException as e:
+            if not self.timed_out:
+                raise
+            error = e
+        finally:
+            timer.cancel()
+        if self.timed_out:
+            detail = "" if error is None else " (%s: %s)" % (type(error).__name__, error)
+            raise BenchFailure("%s: %s did not finish within %.0fs; killed%s"
+                               % (self.label, what, seconds, detail)) from error
+
+    def _time_out(self):
+        self.timed_out = True
+        self.kill()
+
+    def time_exit(self, act, what):
+        """Do ``act()`` (send a signal, close stdin: ``what``) and return the ms until the
+        process has exited. The exit is seen through a pidfd, readable the moment the process
+        is gone: no polling interval in the figure."""
+        pidfd = os.pidfd_open(self.pid)
+        try:
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+            t0 = now()
+            act()
+            gone = poller.poll(EXIT_LIMIT * 1000)
+            t1 = now()
+        finally:
+            os.close(pidfd)
+        if not gone:
+            raise BenchFailure("%s had not exited %gs after %s; killed" % (self.label, EXIT_LIMIT, what))
+        return (t1 - t0) / 1e6
 
     def kill(self):
         try:
@@ -189,18 +240,29 @@ class NodeProcess:
             except subprocess.TimeoutExpired:
                 self.spy[0].kill()
 
-    def finish(self, timeout=10.0):
-        """Close stdin (the node should exit), reap it; kill it if it does not. Returns its status."""
+    def aborted(self, error):
+        """Kill and reap the node after a failure; a BenchFailure gains the node's last stderr."""
+        self.kill()
         try:
-            self.proc.stdin.close()
-        except OSError:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
             pass
+        tail = b"".join(self._stderr_tail).decode(errors="replace")[-3000:].strip()
+        if not isinstance(error, BenchFailure) or not tail:
+            return error
+        return BenchFailure("%s\n--- last stderr of %s (%d bytes in all) ---\n%s"
+                            % (error, self.label, self.stderr_bytes, tail))
+
+    def finish(self):
+        """Close stdin (the node should exit), reap it; kill it if it does not. Returns its
+        exit status; ``exit_problem`` says what was wrong with the exit, if anything."""
+        self.proc.stdin.close()
         try:
-            status = self.proc.wait(timeout)
+            status = self.proc.wait(EXIT_LIMIT)
         except subprocess.TimeoutExpired:
             self.kill()
             status = self.proc.wait(5)
-            self.exit_problem = "did not exit within %gs of stdin closing; killed" % timeout
+            self.exit_problem = "did not exit within %gs of stdin closing; killed" % EXIT_LIMIT
         else:
             self.exit_problem = None if status == 0 else "exit status %s" % status
         self.proc.stdout.close()
@@ -209,64 +271,64 @@ class NodeProcess:
         return status
 
 
-class _Watchdog:
-    """Kill the node if the block takes longer than ``seconds``; the block then fails with a
-    message that says what it was waiting for (a hung node fails the run, never hangs it)."""
+def start_node(impl, args=()):
+    """A fresh node that has answered init."""
+    node = NodeProcess(impl["argv"] + list(args), impl["label"])
+    try:
+        with node.watchdog(STARTUP_LIMIT, "init"):
+            node.init()
+    except BaseException as e:
+        raise node.aborted(e)
+    return node
 
-    def __init__(self, node, seconds, what):
-        self.node, self.seconds, self.what = node, seconds, what
-        self.timer = threading.Timer(seconds, self._fire)
-        self.timer.daemon = True
 
-    def _fire(self):
-        self.node.timed_out = self.what
-        self.node.kill()
+def on_fresh_node(impl, cfg, scenario, measure, *args, node_args=()):
+    """Start a node, warm it up (a few closed-loop echoes: caches, worker pools), return
+    ``measure(node, cfg, *args)``; then close its stdin and check that it exits cleanly."""
+    node = start_node(impl, node_args)
+    try:
+        if cfg.py_spy and impl["key"] == "node":
+            attach_py_spy(node, cfg, scenario)
+        if cfg.warm:
+            echo_loop(node, cfg.warm, 16, "c9", "warm-up", 30)
+        result = measure(node, cfg, *args)
+    except BaseException as e:
+        raise node.aborted(e)
+    node.finish()
+    if node.exit_problem:
+        warn(result, "%s %s" % (node.label, node.exit_problem))
+    if node.spy is not None:
+        spy, path = node.spy
+        try:
+            spy.wait(60)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+            spy.wait(5)
+        if os.path.exists(path):
+            result["py_spy"] = path
+            print(py_spy_summary(path), flush=True)
+        else:
+            warn(result, "py-spy wrote no profile (see %s.log)" % path)
+    return result
 
-    def __enter__(self):
-        self.timer.start()
-        return self
 
-    def __exit__(self, kind, value, tb):
-        self.timer.cancel()
-        if self.node.timed_out:
-            detail = "" if value is None else " (%s: %s)" % (kind.__name__, value)
-            raise BenchFailure("%s: %s did not finish within %.0fs; killed%s"
-                               % (self.node.label, self.what, self.seconds, detail)) from value
-        return False
+def warn(result, text):
+    result.setdefault("warnings", []).append(text)
 
 
 # ---------------------------------------------------------------- requests and replies
 
-def echo_payload(k):
-    return "Please echo %d" % k
-
-
-def echo_requests(client, n, first=1):
-    """Pre-encoded echo requests, as Maelstrom writes them (compact, with a top-level id)."""
+def echo_requests(client, n):
+    """Pre-encoded echo requests 1..n, as Maelstrom writes them (compact, with a top-level id)."""
     return [b'{"id":%d,"src":"%s","dest":"n1","body":{"type":"echo","msg_id":%d,"echo":"Please echo %d"}}\n'
-            % (k, client.encode(), k, k) for k in range(first, first + n)]
+            % (k, client.encode(), k, k) for k in range(1, n + 1)]
 
 
-def proxy_requests(client, n, tag, first=1):
-    """Pre-encoded proxy requests to n2; the inner echo's payload names the request."""
+def proxy_requests(client, n, tag):
+    """Pre-encoded proxy requests 1..n to n2; the inner echo's payload is ``tag`` + K."""
     return [b'{"id":%d,"src":"%s","dest":"n1","body":{"type":"proxy","msg_id":%d,"target":"n2",'
-            b'"inner":{"type":"echo","echo":"%s%d"}}}\n' % (k, client.encode(), k, tag, k)
-            for k in range(first, first + n)]
-
-
-def split_lines(chunks):
-    """[(arrival_ns, bytes)] -> [(arrival_ns, line)]: a line arrives with its newline."""
-    out = []
-    partial = b""
-    for t, data in chunks:
-        if partial:
-            data = partial + data
-        parts = data.split(b"\n")
-        partial = parts.pop()
-        out.extend((t, p) for p in parts)
-    if partial:
-        out.append((None, partial))  # no newline ever came
-    return out
+            b'"inner":{"type":"echo","echo":"%s%d"}}}\n' % (k, client.encode(), k, tag.encode(), k)
+            for k in range(1, n + 1)]
 
 
 class Problems:
@@ -286,61 +348,74 @@ class Problems:
                 self.label, self.what, self.count, "\n  ".join(self.items)))
 
 
-def parse_line(line, problems):
-    if line is None:
-        return None
-    try:
-        msg = json.loads(line)
-    except ValueError:
-        problems.add("not a JSON line: %r" % line[:200])
-        return None
-    if type(msg) is not dict or set(msg) != ENVELOPE_KEYS or type(msg["body"]) is not dict:
-        problems.add("not a src/dest/body envelope: %r" % line[:200])
-        return None
-    if msg["src"] != NODE:
-        problems.add("src is %r, not n1: %r" % (msg["src"], line[:200]))
-        return None
-    return msg
+def sort_output(node, chunks, client, n, what, tag=None):
+    """Parse everything the node wrote (``chunks``: [(arrival ns, bytes)]) and sort it.
+
+    Every line must be a src/dest/body envelope from n1 and either the one answer to one
+    of ``client``'s requests 1..n or, with ``tag``, the one forward to n2 of request K
+    (an echo whose payload is ``tag`` + K). Returns (problems, answers, forwards), the
+    last two {K: (arrival ns, body, line)}; a request without an answer (or forward) is
+    already a problem."""
+    problems = Problems(node.label, what)
+    answers, forwards = {}, {}
+    partial = b""
+    for t, data in chunks:
+        lines = (partial + data).split(b"\n")
+        partial = lines.pop()
+        for line in lines:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                problems.add("not a JSON line: %r" % line[:200])
+                continue
+            if type(msg) is not dict or set(msg) != ENVELOPE_KEYS or type(msg["body"]) is not dict \
+                    or msg["src"] != NODE:
+                problems.add("not a src/dest/body envelope from n1: %r" % line[:200])
+                continue
+            body = msg["body"]
+            if tag is not None and msg["dest"] == PEER:
+                echo = body.get("echo")
+                k = int(echo[len(tag):]) if type(echo) is str and echo.startswith(tag) \
+                    and echo[len(tag):].isdigit() else 0
+                if not 1 <= k <= n or k in forwards or body.get("type") != "echo" \
+                        or type(body.get("msg_id")) is not int or not set(body) <= FORWARD_KEYS:
+                    problems.add("bad or repeated forward to n2: %r" % line[:200])
+                    continue
+                forwards[k] = (t, body, line)
+                continue
+            k = body.get("in_reply_to")
+            if msg["dest"] != client or type(k) is not int or not 1 <= k <= n:
+                problems.add("not an answer to one of %s's requests: %r" % (client, line[:200]))
+            elif k in answers:
+                problems.add("msg_id %d answered twice: %r" % (k, line[:200]))
+            else:
+                answers[k] = (t, body, line)
+    if partial:
+        problems.add("output ends without a newline: %r" % partial[:200])
+    expected = [("answered", answers)] + ([("forwarded to n2", forwards)] if tag is not None else [])
+    for never, found in expected:
+        if len(found) < n:
+            first = next(k for k in range(1, n + 1) if k not in found)
+            problems.add("%d of %d requests never %s (first: msg_id %d)" % (n - len(found), n, never, first))
+    return problems, answers, forwards
 
 
-def check_echo_replies(label, lines, client, first, send_ns, problems):
-    """Every line must be the echo_ok of exactly one request; returns latencies (ns)."""
-    n = len(send_ns)
-    seen = bytearray(n)
+def echo_latencies(node, chunks, send_ns, client, what):
+    """Check that each of ``client``'s echoes got its echo_ok; -> sorted latencies (ns)."""
+    problems, answers, _ = sort_output(node, chunks, client, len(send_ns), what)
     latencies = []
-    for t, line in lines:
-        if t is None:
-            problems.add("output ends without a newline: %r" % line[:200])
-            continue
-        msg = parse_line(line, problems)
-        if msg is None:
-            continue
-        body = msg["body"]
-        k = body.get("in_reply_to")
-        if msg["dest"] != client or type(k) is not int or not first <= k < first + n:
-            problems.add("not a reply to one of %s's requests: %r" % (client, line[:200]))
-            continue
-        i = k - first
-        if seen[i]:
-            problems.add("msg_id %d answered twice: %r" % (k, line[:200]))
-            continue
-        seen[i] = 1
-        if body.get("type") != "echo_ok" or body.get("echo") != echo_payload(k) \
+    for k, (t, body, line) in answers.items():
+        if body.get("type") != "echo_ok" or body.get("echo") != "Please echo %d" % k \
                 or not set(body) <= ECHO_OK_KEYS:
             problems.add("wrong answer to msg_id %d: %r" % (k, line[:200]))
-            continue
-        latencies.append(t - send_ns[i])
-    missing = n - sum(seen)
-    if missing:
-        first_missing = first + seen.index(0)
-        problems.add("%d of %d requests never answered (first: msg_id %d)" % (missing, n, first_missing))
-    return latencies
+        else:
+            latencies.append(t - send_ns[k - 1])
+    problems.check()
+    return sorted(latencies)
 
 
 def pct(sorted_values, p):
     """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return None
     k = max(0, min(len(sorted_values) - 1, math.ceil(p / 100.0 * len(sorted_values)) - 1))
     return sorted_values[k]
 
@@ -358,98 +433,404 @@ class Quiet:
             gc.enable()
 
 
-# ---------------------------------------------------------------- scenario building blocks
+# ---------------------------------------------------------------- closed loops
 
-def closed_loop(node, requests, concurrency, client, first, what, seconds):
+# In the proxy loop the bench must answer each forward at once, so it reads the forward's
+# msg_id (and echo payload) in the loop. A regex over the whole chunk does it in C; a line
+# the fast pattern does not fit (another key order, escapes) is parsed with json instead.
+FORWARD_FAST = re.compile(rb'"dest": ?"n2"[^\n]*?"echo": ?"([^"\\\n]*)"[^\n]*?"msg_id": ?(\d+)[,}]')
+FORWARD_ANY = re.compile(rb'"dest"\s*:\s*"n2"')
+N2_ANSWER = b'{"src":"n2","dest":"n1","body":{"type":"echo_ok","echo":"%s","in_reply_to":%s}}\n'
+
+
+def _forwards_slow(block):
+    """(echo, msg_id) pairs of the forwards to n2 in ``block``, parsed with json (a line
+    that does not parse is left unanswered; the check after the loop reports it)."""
+    found = []
+    for line in block.split(b"\n"):
+        if FORWARD_ANY.search(line):
+            try:
+                body = json.loads(line)["body"]
+                found.append((json.dumps(body["echo"])[1:-1].encode(), b"%d" % body["msg_id"]))
+            except (ValueError, KeyError, TypeError):
+                pass
+    return found
+
+
+def closed_loop(node, requests, concurrency, what, seconds, answer_forwards=False):
     """Keep ``concurrency`` requests outstanding: each reply that arrives lets one more go.
 
     One thread: read whatever stdout holds (timestamp it), count its newlines, write as many
-    new requests in one write (timestamp before it). Replies are parsed after the loop.
-    Returns (latencies in ns, first send ns, last arrival ns, the bench's CPU ns in the loop)."""
+    new requests in one write (timestamp before it). With ``answer_forwards`` the bench also
+    plays n2: it answers each forward in the chunk in that same write, and only the other
+    lines count as replies. Output is parsed and checked after the loop.
+    Returns (chunks [(arrival ns, bytes)], send ns per request, first send ns, last arrival
+    ns, the bench's CPU ns in the loop)."""
     n = len(requests)
     send_ns = [0] * n
     chunks = []
-    read, write, count = node.read, node.write, bytes.count
+    read, write, count, join = node.read, node.write, bytes.count, b"".join
+    fast, slow, answer = FORWARD_FAST.findall, FORWARD_ANY.findall, N2_ANSWER.__mod__
     with node.watchdog(seconds, what), Quiet():
         bench0 = time.process_time_ns()
         sent = min(concurrency, n)
         t0 = now()
-        write(b"".join(requests[:sent]))
+        write(join(requests[:sent]))
         send_ns[:sent] = [t0] * sent
-        got = 0
+        done = 0
+        partial = b""
         t = t0
-        while got < n:
+        while done < n:
             data = read()
             t = now()
             chunks.append((t, data))
-            k = count(data, b"\n")
-            got += k
-            if k and sent < n:
-                m = min(k, n - sent)
-                batch = b"".join(requests[sent:sent + m])
+            if answer_forwards:  # whole lines only, so the regex never sees half a forward
+                data = partial + data
+                end = data.rfind(b"\n") + 1
+                data, partial = data[:end], data[end:]
+                found = fast(data)
+                if len(found) != len(slow(data)):
+                    found = _forwards_slow(data)
+                out = list(map(answer, found))
+                completed = count(data, b"\n") - len(found)
+            else:
+                out = []
+                completed = count(data, b"\n")
+            m = min(completed, n - sent)
+            if m:
+                out.append(join(requests[sent:sent + m]))
+            if out:
+                data = join(out)
                 ts = now()
-                write(batch)
+                write(data)
                 send_ns[sent:sent + m] = [ts] * m
                 sent += m
+            done += completed
         bench_ns = time.process_time_ns() - bench0
-    problems = Problems(node.label, what)
-    latencies = check_echo_replies(node.label, split_lines(chunks), client, first, send_ns, problems)
-    problems.check()
-    return latencies, t0, t, bench_ns
+    return chunks, send_ns, t0, t, bench_ns
 
 
-def warm_up(node, n=300):
-    """A few closed-loop echoes (client c9) before a timed scenario: caches, worker pools."""
-    if n:
-        closed_loop(node, echo_requests("c9", n), 16, "c9", 1, "warm-up", 30)
+def echo_loop(node, n, concurrency, client, what, seconds):
+    """A checked closed loop of ``n`` echoes.
+    -> (sorted latencies, first send, last arrival, bench ns)."""
+    chunks, send_ns, t0, t1, bench_ns = closed_loop(node, echo_requests(client, n), concurrency,
+                                                    what, seconds)
+    return echo_latencies(node, chunks, send_ns, client, what), t0, t1, bench_ns
 
 
-def _aborted(node, error):
-    """Kill and reap a node after a failure; a BenchFailure gains the node's last stderr."""
-    node.kill()
-    try:
-        node.proc.wait(5)
-    except subprocess.TimeoutExpired:
-        pass
-    if not isinstance(error, BenchFailure):
-        return error
-    tail = node.stderr_tail().strip()
-    if tail:
-        return BenchFailure("%s\n--- last stderr of %s (%d bytes in all) ---\n%s"
-                            % (error, node.label, node.stderr_bytes, tail))
-    return error
-
-
-def start_node(impl, cfg, scenario, extra_args=()):
-    node = NodeProcess(impl["argv"] + list(extra_args), impl["label"])
-    try:
-        with node.watchdog(STARTUP_LIMIT, "init"):
-            node.init()
-        node.expect_quiet()
-        if cfg.py_spy and impl["key"] == "node":
-            attach_py_spy(node, cfg, scenario)
-    except BaseException as e:
-        raise _aborted(node, e)
-    return node
-
-
-def finish_node(node, result):
-    node.finish()
-    if node.exit_problem:
-        result.setdefault("warnings", []).append("%s %s" % (node.label, node.exit_problem))
-    if node.spy is not None:
-        spy, path = node.spy
-        try:
-            spy.wait(60)
-        except subprocess.TimeoutExpired:
-            spy.kill()
-            spy.wait(5)
-        if os.path.exists(path):
-            result["py_spy"] = path
-            print(py_spy_summary(path), flush=True)
+def proxy_loop(node, n, concurrency, client, tag, what, seconds):
+    """A checked closed loop of ``n`` proxies, the bench answering as n2: each proxy must be
+    forwarded to n2 once and answered once with proxy_ok carrying n2's answer to that forward.
+    -> (sorted latencies, first send, last arrival, bench ns)."""
+    chunks, send_ns, t0, t1, bench_ns = closed_loop(node, proxy_requests(client, n, tag), concurrency,
+                                                    what, seconds, answer_forwards=True)
+    problems, answers, forwards = sort_output(node, chunks, client, n, what, tag)
+    latencies = []
+    for k, (t, body, line) in answers.items():
+        forward = forwards.get(k)
+        expected = {"type": "echo_ok", "echo": "%s%d" % (tag, k),
+                    "in_reply_to": forward and forward[1]["msg_id"]}
+        if body.get("type") != "proxy_ok" or body.get("result") != expected or not set(body) <= PROXY_OK_KEYS:
+            problems.add("wrong answer to proxy %d: %r (expected result %r)" % (k, line[:200], expected))
         else:
-            result.setdefault("warnings", []).append("py-spy wrote no profile (see %s.log)" % path)
+            latencies.append(t - send_ns[k - 1])
+    problems.check()
+    return sorted(latencies), t0, t1, bench_ns
+
+
+def loop_figures(n, concurrency, lat, t0, t1, cpu_ns, bench_ns, per):
+    """The figures of a closed loop; ``per`` names the unit ("msg" or "op")."""
+    return {
+        "n": n,
+        "concurrency": concurrency,
+        per + "s_per_s": n / ((t1 - t0) / 1e9),
+        "p50_us": pct(lat, 50) / 1e3,
+        "p99_us": pct(lat, 99) / 1e3,
+        "cpu_us_per_" + per: cpu_ns / 1e3 / n,
+        "cpu_util": cpu_ns / (t1 - t0),
+        "bench_cpu_us_per_" + per: bench_ns / 1e3 / n,
+    }
+
+
+# ---------------------------------------------------------------- scenarios
+
+def echo_open(node, cfg):
+    """N echo requests, written by one thread as fast as the pipe takes them (4 KiB writes),
+    replies read by another, both timestamped; parsed and checked afterwards."""
+    n = cfg.open_n
+    requests = echo_requests("c1", n)
+    batches = []  # (first index, count, bytes): the requests grouped into page-sized writes
+    i = 0
+    while i < n:
+        j, size = i, 0
+        while j < n and size < OPEN_CHUNK:
+            size += len(requests[j])
+            j += 1
+        batches.append((i, j - i, b"".join(requests[i:j])))
+        i = j
+    batch_ns = [0] * len(batches)
+    chunks = []
+    errors = []
+
+    def writer():
+        write = node.write
+        try:
+            for b, (_, _, data) in enumerate(batches):
+                batch_ns[b] = now()
+                write(data)
+        except BaseException as e:  # broken pipe: the reader reports what is missing
+            errors.append(e)
+
+    def reader():
+        # A node that writes line by line would otherwise cost the bench one read (and
+        # one wake-up) per reply: after a small read, let a few more lines gather first.
+        read, count, sleep = node.read, bytes.count, time.sleep
+        got = 0
+        try:
+            while got < n:
+                data = read()
+                chunks.append((now(), data))
+                got += count(data, b"\n")
+                if len(data) < OPEN_GATHER_BYTES:
+                    sleep(OPEN_GATHER_SLEEP)
+        except BaseException as e:
+            errors.append(e)
+
+    what = "open-loop echo of %d requests" % n
+    with node.watchdog(deadline(n, 200), what), Quiet():
+        cpu0, bench_cpu0 = node.cpu_ns(), time.process_time_ns()
+        threads = [threading.Thread(target=reader), threading.Thread(target=writer)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        if errors:
+            got = sum(data.count(b"\n") for _, data in chunks)
+            status = node.proc.poll()
+            raise BenchFailure("%s, %s: %s after %d of %d replies (%s)" % (
+                node.label, what, "the node exited with status %s" % status if status is not None
+                else "the pipes broke", got, n, "; ".join("%s: %s" % (type(e).__name__, e) for e in errors)))
+        cpu1, bench_cpu1 = node.cpu_ns(), time.process_time_ns()
+        hwm = node.status_kib("VmHWM")
+    send_ns = [0] * n
+    for b, (first, count, _) in enumerate(batches):
+        send_ns[first:first + count] = [batch_ns[b]] * count
+    lat = echo_latencies(node, chunks, send_ns, "c1", what)
+    wall = chunks[-1][0] - batch_ns[0]
+    return {
+        "n": n,
+        "msgs_per_s": n / (wall / 1e9),
+        "cpu_us_per_msg": (cpu1 - cpu0) / 1e3 / n,
+        "cpu_util": (cpu1 - cpu0) / wall,
+        "p50_ms": pct(lat, 50) / 1e6,
+        "p99_ms": pct(lat, 99) / 1e6,
+        "peak_rss_kib": hwm,
+        "bench_cpu_us_per_msg": (bench_cpu1 - bench_cpu0) / 1e3 / n,
+        "wall_s": wall / 1e9,
+    }
+
+
+def echo_closed(node, cfg, concurrency):
+    n = cfg.closed_n
+    what = "closed-loop echo, %d outstanding, %d requests" % (concurrency, n)
+    cpu0 = node.cpu_ns()
+    lat, t0, t1, bench_ns = echo_loop(node, n, concurrency, "c1", what,
+                                      deadline(n, 2000 if concurrency == 1 else 300))
+    return loop_figures(n, concurrency, lat, t0, t1, node.cpu_ns() - cpu0, bench_ns, "msg")
+
+
+def proxy(node, cfg):
+    n, concurrency = cfg.proxy_n, 64
+    if cfg.warm:
+        proxy_loop(node, min(cfg.warm, 300), 16, "c9", "w", "proxy warm-up", 30)
+    what = "proxy round trips, %d outstanding, %d proxies" % (concurrency, n)
+    cpu0 = node.cpu_ns()
+    lat, t0, t1, bench_ns = proxy_loop(node, n, concurrency, "c1", "x", what, deadline(n, 1000))
+    return loop_figures(n, concurrency, lat, t0, t1, node.cpu_ns() - cpu0, bench_ns, "op")
+
+
+def pending(node, cfg, rate=0):
+    """N proxies to an n2 that never answers, with the node's RPC timeout set to T.
+
+    Filled in a closed loop: at most ``window`` requests are written and not yet forwarded by
+    the node, so a request's write time is close to when the node read it (its timer start)
+    and the figure is about timers, not about a pipe full of unread requests. With ``rate``
+    (requests/s) the fill is also paced, so the expiries come at that rate rather than at the
+    node's top intake speed. The write time of a request is when the write holding it
+    returned. RSS is sampled once every request has been forwarded (all N calls pending),
+    before the first timeout is due."""
+    n, timeout = cfg.pending_n, cfg.pending_timeout
+    window = 128
+    timeout_ns = int(timeout * 1e9)
+    rss_before = node.status_kib("VmRSS")
+    requests = proxy_requests("c1", n, "p")
+    batches = []  # (written ns, first index, count)
+    chunks = []
+    read, write, count = node.read, node.write, bytes.count
+    poller = select.poll()
+    poller.register(node.out_fd, select.POLLIN)
+
+    def take():
+        data = read()
+        chunks.append((now(), data))
+        return count(data, b"\n")
+
+    what = "%d pending proxies (rpc timeout %gs%s)" % (n, timeout, ", %d/s" % rate if rate else "")
+    with node.watchdog(deadline(n, 1000) + timeout + (n / rate if rate else 0), what), Quiet():
+        cpu_fill0 = node.cpu_ns()
+        sent = got = 0
+        t_fill = now()
+        while sent < n:  # fill
+            room = window - (sent - got)
+            if rate:
+                room = min(room, int((now() - t_fill) * rate / 1e9) + 1 - sent)
+            if room > 0:
+                m = min(room, n - sent)
+                write(b"".join(requests[sent:sent + m]))
+                batches.append((now(), sent, m))
+                sent += m
+            if rate and not poller.poll(1):  # nothing to read: time to write more?
+                continue
+            got += take()
+        while got < n:  # the last forwards
+            got += take()
+        t_all_pending = now()
+        cpu_fill1 = node.cpu_ns()
+        first_due = batches[0][0] + timeout_ns
+        t_sample = max(t_all_pending, batches[0][0] + timeout_ns // 2)
+        if t_sample > now():
+            time.sleep((t_sample - now()) / 1e9)
+        t_rss = now()
+        rss_during = node.status_kib("VmRSS")
+        cpu_storm0 = node.cpu_ns()
+        while got < 2 * n:  # the timeout errors
+            got += take()
+        cpu_storm1 = node.cpu_ns()
+    # Check: each request forwarded once to n2, then answered once with error code 0.
+    problems, answers, forwards = sort_output(node, chunks, "c1", n, what, "p")
+    written_ns = [0] * n
+    for t, first, m in batches:
+        written_ns[first:first + m] = [t] * m
+    lateness, timer_lateness, forward_delay = [], [], []
+    for k, (t, body, line) in answers.items():
+        if body.get("type") != "error" or body.get("code") != 0:
+            problems.add("proxy %d: expected error code 0, got %r" % (k, line[:200]))
+        elif k in forwards:
+            t_forward = forwards[k][0]
+            lateness.append(t - written_ns[k - 1] - timeout_ns)
+            timer_lateness.append(t - t_forward - timeout_ns)
+            forward_delay.append(t_forward - written_ns[k - 1])
+    problems.check()
+    lateness.sort()
+    timer_lateness.sort()
+    forward_delay.sort()
+    first_error = min(t for t, _, _ in answers.values())
+    result = {
+        "n": n,
+        "rpc_timeout_s": timeout,
+        "late_p50_ms": pct(lateness, 50) / 1e6,
+        "late_p99_ms": pct(lateness, 99) / 1e6,
+        "late_max_ms": lateness[-1] / 1e6,
+        "late_min_ms": lateness[0] / 1e6,
+        "timer_late_p99_ms": pct(timer_lateness, 99) / 1e6,
+        "timer_late_max_ms": timer_lateness[-1] / 1e6,
+        "timer_late_min_ms": timer_lateness[0] / 1e6,
+        "forward_delay_p50_ms": pct(forward_delay, 50) / 1e6,
+        "forward_delay_max_ms": forward_delay[-1] / 1e6,
+        "fill_s": (t_all_pending - batches[0][0]) / 1e9,
+        "cpu_us_per_call_start": (cpu_fill1 - cpu_fill0) / 1e3 / n,
+        "cpu_us_per_timeout": (cpu_storm1 - cpu_storm0) / 1e3 / n,
+        "rss_before_kib": rss_before,
+        "rss_pending_kib": rss_during,
+        "kib_per_pending": (rss_during - rss_before) / n,
+        "rss_sampled_before_first_error": t_rss < first_error,
+    }
+    if t_rss >= first_error:
+        warn(result, "RSS was sampled after the first timeout error had arrived (filling took %.2fs, "
+             "first due %.2fs after the first write): memory per pending call is understated"
+             % (result["fill_s"], timeout))
+    if t_all_pending > first_due:
+        warn(result, "not all %d calls were pending at once: the node took %.2fs to take them in, "
+             "longer than the %gs timeout" % (n, result["fill_s"], timeout))
     return result
+
+
+def startup(impl, cfg):
+    """Popen -> init_ok, over ``cfg.starts`` fresh processes."""
+    times, warnings = [], set()
+    for _ in range(cfg.starts):
+        node = start_node(impl)
+        times.append((node.t_init - node.t_spawn) / 1e6)
+        node.finish()
+        if node.exit_problem:
+            warnings.add("%s %s" % (node.label, node.exit_problem))
+    result = {"starts": len(times), "init_ms": statistics.median(times), "init_min_ms": min(times),
+              "init_all_ms": times}
+    if warnings:
+        result["warnings"] = sorted(warnings)
+    return result
+
+
+EXIT_CASES = ("sigterm", "sigint", "eof", "eof-pending")
+
+
+def exit_after(impl, cfg):
+    """How fast the node ends: for each case, ``cfg.starts`` fresh nodes (the cases
+    interleaved), each initialised, then sent SIGTERM or SIGINT, or its stdin closed (in
+    eof-pending after one proxy to a silent n2 has been forwarded: the node must not wait
+    for that call's timeout). Time from the act to the process being gone, and its status."""
+    times = {case: [] for case in EXIT_CASES}
+    statuses = {case: set() for case in EXIT_CASES}
+    warnings = {case: set() for case in EXIT_CASES}
+    for _ in range(cfg.starts):
+        for case in EXIT_CASES:
+            node = start_node(impl)
+            try:
+                if case == "eof-pending":
+                    node.write(proxy_requests("c1", 1, "e")[0])
+                    with node.watchdog(STARTUP_LIMIT, "the forward of a proxy to n2"):
+                        forward = node.read_line()
+                    if type(forward) is not dict or forward.get("dest") != PEER or node.leftover:
+                        raise BenchFailure("%s: expected the forward of a proxy to n2, got %r"
+                                           % (node.label, forward))
+                if case.startswith("sig"):
+                    signum = signal.Signals[case.upper()]
+                    ms = node.time_exit(lambda: node.proc.send_signal(signum), signum.name)
+                else:
+                    ms = node.time_exit(node.proc.stdin.close, "stdin closing")
+                times[case].append(ms)
+            except BaseException as e:
+                raise node.aborted(e)
+            status = node.finish()
+            statuses[case].add("killed by %s" % signal.Signals(-status).name if status < 0 else str(status))
+            if node.exit_problem:
+                warnings[case].add("%s %s" % (node.label, node.exit_problem))
+    return {"exit-" + case: {"median_ms": statistics.median(times[case]), "max_ms": max(times[case]),
+                             "all_ms": times[case], "status": ", ".join(sorted(statuses[case])),
+                             "warnings": sorted(warnings[case])} for case in EXIT_CASES}
+
+
+def run_scenario(name, impl, cfg):
+    """-> {result key: metrics}; some scenarios give several results."""
+    if name == "echo-open":
+        return {"echo-open": on_fresh_node(impl, cfg, name, echo_open)}
+    if name == "echo-closed":
+        return {"echo-closed-%d" % c: on_fresh_node(impl, cfg, "echo-closed-%d" % c, echo_closed, c)
+                for c in (1, 64)}
+    if name == "proxy":
+        return {"proxy-64": on_fresh_node(impl, cfg, name, proxy)}
+    if name == "pending":
+        timeout_args = ["--rpc-timeout", "%g" % cfg.pending_timeout]
+        out = {"pending": on_fresh_node(impl, cfg, name, pending, node_args=timeout_args)}
+        if cfg.pending_rate:
+            out["pending-paced"] = on_fresh_node(impl, cfg, "pending-paced", pending, cfg.pending_rate,
+                                                 node_args=timeout_args)
+        return out
+    if name == "startup":
+        return {"startup": startup(impl, cfg)}
+    if name == "exit":
+        return exit_after(impl, cfg)
+    raise ValueError(name)
 
 
 # ---------------------------------------------------------------- profiling (--py-spy DIR)
@@ -459,11 +840,10 @@ def attach_py_spy(node, cfg, scenario):
     cfg.spy_count += 1
     path = os.path.abspath(os.path.join(cfg.py_spy, "%02d-%s.txt" % (cfg.spy_count, scenario)))
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    log = open(path + ".log", "wb")
-    spy = subprocess.Popen([cfg.py_spy_exe, "record", "--pid", str(node.pid), "-o", path, "-f", "raw",
-                            "-r", str(cfg.py_spy_rate), "--nonblocking"],
-                           stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-    log.close()
+    with open(path + ".log", "wb") as log:
+        spy = subprocess.Popen([cfg.py_spy_exe, "record", "--pid", str(node.pid), "-o", path, "-f", "raw",
+                                "-r", str(PY_SPY_RATE), "--nonblocking"],
+                               stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     node.spy = (spy, path)
     time.sleep(1.0)  # attaching takes a moment; the timed part should be sampled from its start
     if spy.poll() is not None:
@@ -496,493 +876,72 @@ def py_spy_summary(path, top=15):
 def _frame_name(frame):
     """'handle (gnode.py:123)' -> 'handle (gnode.py)': one entry per function, not per line."""
     name, _, where = frame.partition(" (")
-    where = where.rstrip(")")
-    file = where.rsplit(":", 1)[0] if where else ""
+    file = where.rstrip(")").rsplit(":", 1)[0]
     return "%s (%s)" % (name, os.path.basename(file)) if file else name
-
-
-# ---------------------------------------------------------------- scenarios
-
-def scenario_echo_open(impl, cfg):
-    """N echo requests, written by one thread as fast as the pipe takes them (4 KiB writes),
-    replies read by another, both timestamped; parsed and checked afterwards."""
-    n = cfg.open_n
-    node = start_node(impl, cfg, "echo-open")
-    try:
-        warm_up(node, cfg.warm)
-        requests = echo_requests("c1", n)
-        # Group the pre-encoded requests into page-sized writes.
-        batches = []  # (first index, count, bytes)
-        i = 0
-        while i < n:
-            j, size = i, 0
-            while j < n and size < OPEN_CHUNK:
-                size += len(requests[j])
-                j += 1
-            batches.append((i, j - i, b"".join(requests[i:j])))
-            i = j
-        batch_ns = [0] * len(batches)
-        chunks = []
-        errors = []
-
-        def writer():
-            write = node.write
-            try:
-                for b, (_, _, data) in enumerate(batches):
-                    batch_ns[b] = now()
-                    write(data)
-            except BaseException as e:  # broken pipe: the reader reports what is missing
-                errors.append(e)
-
-        def reader():
-            # A node that writes line by line would otherwise cost the bench one read (and
-            # one wake-up) per reply: after a small read, let a few more lines gather first.
-            read, count, sleep = node.read, bytes.count, time.sleep
-            got = 0
-            try:
-                while got < n:
-                    data = read()
-                    chunks.append((now(), data))
-                    got += count(data, b"\n")
-                    if len(data) < OPEN_GATHER_BYTES:
-                        sleep(OPEN_GATHER_SLEEP)
-            except BaseException as e:
-                errors.append(e)
-
-        what = "open-loop echo of %d requests" % n
-        with node.watchdog(cfg.deadline(n, 200), what), Quiet():
-            cpu0, bench_cpu0 = node.cpu_ns(), time.process_time_ns()
-            threads = [threading.Thread(target=reader), threading.Thread(target=writer)]
-            for th in threads:
-                th.start()
-            for th in threads:
-                th.join()
-            if errors:
-                got = sum(data.count(b"\n") for _, data in chunks)
-                status = node.proc.poll()
-                raise BenchFailure("%s, %s: %s after %d of %d replies (%s)" % (
-                    node.label, what, "the node exited with status %s" % status if status is not None
-                    else "the pipes broke", got, n, "; ".join("%s: %s" % (type(e).__name__, e) for e in errors)))
-            cpu1, bench_cpu1 = node.cpu_ns(), time.process_time_ns()
-            hwm = node.status_kib("VmHWM")
-        send_ns = [0] * n
-        for b, (first, count, _) in enumerate(batches):
-            send_ns[first:first + count] = [batch_ns[b]] * count
-        problems = Problems(node.label, what)
-        lat = sorted(check_echo_replies(node.label, split_lines(chunks), "c1", 1, send_ns, problems))
-        problems.check()
-        wall = chunks[-1][0] - batch_ns[0]
-        result = {
-            "n": n,
-            "msgs_per_s": n / (wall / 1e9),
-            "cpu_us_per_msg": (cpu1 - cpu0) / 1e3 / n,
-            "cpu_util": (cpu1 - cpu0) / wall,
-            "p50_ms": pct(lat, 50) / 1e6,
-            "p99_ms": pct(lat, 99) / 1e6,
-            "peak_rss_kib": hwm,
-            "bench_cpu_us_per_msg": (bench_cpu1 - bench_cpu0) / 1e3 / n,
-            "wall_s": wall / 1e9,
-        }
-    except BaseException as e:
-        raise _aborted(node, e)
-    return finish_node(node, result)
-
-
-def scenario_echo_closed(impl, cfg, concurrency):
-    n = cfg.closed_n
-    node = start_node(impl, cfg, "echo-closed-%d" % concurrency)
-    try:
-        warm_up(node, cfg.warm)
-        requests = echo_requests("c1", n)
-        what = "closed-loop echo, %d outstanding, %d requests" % (concurrency, n)
-        cpu0 = node.cpu_ns()
-        lat, t0, t1, bench_ns = closed_loop(node, requests, concurrency, "c1", 1, what,
-                                            cfg.deadline(n, 2000 if concurrency == 1 else 300))
-        cpu1 = node.cpu_ns()
-        lat.sort()
-        result = {
-            "n": n,
-            "concurrency": concurrency,
-            "msgs_per_s": n / ((t1 - t0) / 1e9),
-            "p50_us": pct(lat, 50) / 1e3,
-            "p99_us": pct(lat, 99) / 1e3,
-            "cpu_us_per_msg": (cpu1 - cpu0) / 1e3 / n,
-            "cpu_util": (cpu1 - cpu0) / (t1 - t0),
-            "bench_cpu_us_per_msg": bench_ns / 1e3 / n,
-        }
-    except BaseException as e:
-        raise _aborted(node, e)
-    return finish_node(node, result)
-
-
-# In the proxy loop the bench must answer each forward at once, so it reads the forward's
-# msg_id (and echo payload) in the loop. A regex over the whole chunk does it in C; a line
-# the fast pattern does not fit (another key order, escapes) is parsed with json instead.
-FORWARD_FAST = re.compile(rb'"dest": ?"n2"[^\n]*?"echo": ?"([^"\\\n]*)"[^\n]*?"msg_id": ?(\d+)[,}]')
-FORWARD_ANY = re.compile(rb'"dest"\s*:\s*"n2"')
-N2_ANSWER = b'{"src":"n2","dest":"n1","body":{"type":"echo_ok","echo":"%s","in_reply_to":%s}}\n'
-
-
-def _forwards_slow(block, problems):
-    """(echo, msg_id) pairs of the forwards to n2 in ``block``, parsed with json."""
-    found = []
-    for line in block.split(b"\n"):
-        if not FORWARD_ANY.search(line):
-            continue
-        try:
-            body = json.loads(line)["body"]
-            found.append((json.dumps(body["echo"])[1:-1].encode(), b"%d" % body["msg_id"]))
-        except (ValueError, KeyError, TypeError):
-            problems.add("bad forward to n2: %r" % line[:200])
-    return found
-
-
-def proxy_loop(node, n, concurrency, client, tag, what, seconds):
-    """Closed loop of proxy requests; the bench answers every forwarded echo as n2 at once.
-
-    One thread: read what stdout holds, answer its forwards, and send as many new proxies as
-    replies came, all in one write. Replies (and the forwards) are checked after the loop."""
-    requests = proxy_requests(client, n, tag)
-    send_ns = [0] * n
-    chunks = []  # (arrival_ns, bytes) as read
-    problems = Problems(node.label, what)
-    read, write, count = node.read, node.write, bytes.count
-    fast, slow, answer, join = FORWARD_FAST.findall, FORWARD_ANY.findall, N2_ANSWER.__mod__, b"".join
-    with node.watchdog(seconds, what), Quiet():
-        bench0 = time.process_time_ns()
-        sent = min(concurrency, n)
-        t0 = now()
-        write(join(requests[:sent]))
-        send_ns[:sent] = [t0] * sent
-        done = 0
-        buf = b""
-        t = t0
-        while done < n:
-            data = read()
-            t = now()
-            chunks.append((t, data))
-            if buf:
-                data = buf + data
-            end = data.rfind(b"\n") + 1
-            if not end:
-                buf = data
-                continue
-            block, buf = data[:end], data[end:]
-            found = fast(block)
-            if len(found) != len(slow(block)):
-                found = _forwards_slow(block, problems)
-            completed = count(block, b"\n") - len(found)
-            out = list(map(answer, found))
-            m = min(completed, n - sent)
-            if m:
-                out.append(join(requests[sent:sent + m]))
-            if out:
-                ts = now()
-                write(join(out))
-                if m:
-                    send_ns[sent:sent + m] = [ts] * m
-                    sent += m
-            done += completed
-        bench_ns = time.process_time_ns() - bench0
-    # Check: each proxy forwarded once to n2, and answered once with proxy_ok carrying n2's answer.
-    forwards = {}  # k -> the msg_id of its forward
-    seen = bytearray(n)
-    latencies = []
-    prefix = tag.decode()
-    for t_arrival, line in split_lines(chunks):
-        if t_arrival is None:
-            problems.add("output ends without a newline: %r" % line[:200])
-            continue
-        msg = parse_line(line, problems)
-        if msg is None:
-            continue
-        body = msg["body"]
-        if msg["dest"] == PEER:
-            echo, msg_id = body.get("echo"), body.get("msg_id")
-            k = int(echo[len(prefix):]) if type(echo) is str and echo.startswith(prefix) \
-                and echo[len(prefix):].isdigit() else None
-            if body.get("type") != "echo" or type(msg_id) is not int or k is None or not 1 <= k <= n \
-                    or k in forwards or not set(body) <= {"type", "echo", "msg_id"}:
-                problems.add("bad or repeated forward to n2: %r" % line[:200])
-                continue
-            forwards[k] = msg_id
-            continue
-        k = body.get("in_reply_to")
-        if msg["dest"] != client or type(k) is not int or not 1 <= k <= n:
-            problems.add("not a reply to one of %s's proxies: %r" % (client, line[:200]))
-            continue
-        if seen[k - 1]:
-            problems.add("proxy %d answered twice: %r" % (k, line[:200]))
-            continue
-        seen[k - 1] = 1
-        expected = {"type": "echo_ok", "echo": "%s%d" % (prefix, k), "in_reply_to": forwards.get(k)}
-        if body.get("type") != "proxy_ok" or body.get("result") != expected or not set(body) <= PROXY_OK_KEYS:
-            problems.add("wrong answer to proxy %d: %r (expected result %r)" % (k, line[:200], expected))
-            continue
-        latencies.append(t_arrival - send_ns[k - 1])
-    missing = n - sum(seen)
-    if missing:
-        problems.add("%d of %d proxies never answered" % (missing, n))
-    problems.check()
-    return latencies, t0, t, bench_ns
-
-
-def scenario_proxy(impl, cfg):
-    n, concurrency = cfg.proxy_n, 64
-    node = start_node(impl, cfg, "proxy")
-    try:
-        warm_up(node, cfg.warm)
-        if cfg.warm:
-            proxy_loop(node, min(cfg.warm, 300), 16, "c9", b"w", "proxy warm-up", 30)
-        what = "proxy round trips, %d outstanding, %d proxies" % (concurrency, n)
-        cpu0 = node.cpu_ns()
-        lat, t0, t1, bench_ns = proxy_loop(node, n, concurrency, "c1", b"x", what, cfg.deadline(n, 1000))
-        cpu1 = node.cpu_ns()
-        lat.sort()
-        result = {
-            "n": n,
-            "concurrency": concurrency,
-            "ops_per_s": n / ((t1 - t0) / 1e9),
-            "p50_us": pct(lat, 50) / 1e3,
-            "p99_us": pct(lat, 99) / 1e3,
-            "cpu_us_per_op": (cpu1 - cpu0) / 1e3 / n,
-            "cpu_util": (cpu1 - cpu0) / (t1 - t0),
-            "bench_cpu_us_per_op": bench_ns / 1e3 / n,
-        }
-    except BaseException as e:
-        raise _aborted(node, e)
-    return finish_node(node, result)
-
-
-def scenario_pending(impl, cfg, rate=0):
-    """N proxies to an n2 that never answers, with the node's RPC timeout set to T.
-
-    Filled in a closed loop: at most WINDOW requests are written and not yet forwarded by
-    the node, so a request's write time is close to when the node read it (its timer start)
-    and the figure is about timers, not about a pipe full of unread requests. With ``rate``
-    (requests/s) the fill is also paced, so the expiries come at that rate rather than at the
-    node's top intake speed. The write time of a request is when the write holding it
-    returned. RSS is sampled once every request has been forwarded (all N calls pending),
-    before the first timeout is due."""
-    n, timeout = cfg.pending_n, cfg.pending_timeout
-    window = 128
-    timeout_ns = int(timeout * 1e9)
-    node = start_node(impl, cfg, "pending" if not rate else "pending-paced",
-                      shlex.split(cfg.rpc_timeout_args.format(timeout)) if cfg.rpc_timeout_args else ())
-    try:
-        warm_up(node, cfg.warm)
-        rss_before = node.status_kib("VmRSS")
-        requests = proxy_requests("c1", n, b"p")
-        batches = []  # (written_ns, first index, count)
-        chunks = []
-        read, write, count = node.read, node.write, bytes.count
-        poller = select.poll()
-        poller.register(node.out_fd, select.POLLIN)
-        what = "%d pending proxies (rpc timeout %gs%s)" % (n, timeout, ", %d/s" % rate if rate else "")
-        with node.watchdog(cfg.deadline(n, 1000) + timeout + (n / rate if rate else 0), what), Quiet():
-            cpu_fill0 = node.cpu_ns()
-            sent = got = 0
-            t_fill = now()
-            while sent < n:  # fill
-                room = window - (sent - got)
-                if rate:
-                    room = min(room, int((now() - t_fill) * rate / 1e9) + 1 - sent)
-                if room > 0:
-                    m = min(room, n - sent)
-                    write(b"".join(requests[sent:sent + m]))
-                    batches.append((now(), sent, m))
-                    sent += m
-                if rate and not poller.poll(1):  # nothing to read: time to write more?
-                    continue
-                data = read()
-                chunks.append((now(), data))
-                got += count(data, b"\n")
-            while got < n:  # the last forwards
-                data = read()
-                chunks.append((now(), data))
-                got += count(data, b"\n")
-            t_all_pending = now()
-            cpu_fill1 = node.cpu_ns()
-            first_due = batches[0][0] + timeout_ns
-            t_sample = max(t_all_pending, batches[0][0] + timeout_ns // 2)
-            if t_sample > now():
-                time.sleep((t_sample - now()) / 1e9)
-            t_rss = now()
-            rss_during = node.status_kib("VmRSS")
-            cpu_storm0 = node.cpu_ns()
-            while got < 2 * n:  # the timeout errors
-                data = read()
-                chunks.append((now(), data))
-                got += count(data, b"\n")
-            cpu_storm1 = node.cpu_ns()
-        # Check: each request forwarded once to n2, then answered once with error code 0.
-        problems = Problems(node.label, what)
-        written_ns = [0] * n
-        for t, first, m in batches:
-            written_ns[first:first + m] = [t] * m
-        forward_ns = [None] * n
-        error_ns = [None] * n
-        for t, line in split_lines(chunks):
-            if t is None:
-                problems.add("output ends without a newline: %r" % line[:200])
-                continue
-            msg = parse_line(line, problems)
-            if msg is None:
-                continue
-            body = msg["body"]
-            if msg["dest"] == PEER:
-                echo = body.get("echo")
-                try:
-                    k = int(echo[1:]) - 1 if echo[0] == "p" else -1
-                except (TypeError, ValueError, IndexError):
-                    k = -1
-                if body.get("type") != "echo" or type(body.get("msg_id")) is not int or not 0 <= k < n \
-                        or forward_ns[k] is not None:
-                    problems.add("bad or repeated forward to n2: %r" % line[:200])
-                    continue
-                forward_ns[k] = t
-            elif msg["dest"] == "c1":
-                irt = body.get("in_reply_to")
-                if type(irt) is not int or not 1 <= irt <= n or error_ns[irt - 1] is not None:
-                    problems.add("not an answer to one pending proxy: %r" % line[:200])
-                    continue
-                if body.get("type") != "error" or body.get("code") != 0:
-                    problems.add("proxy %d: expected error code 0, got %r" % (irt, line[:200]))
-                    continue
-                error_ns[irt - 1] = t
-            else:
-                problems.add("unexpected destination: %r" % line[:200])
-        lateness, timer_lateness, forward_delay = [], [], []
-        for k in range(n):
-            if forward_ns[k] is None or error_ns[k] is None:
-                problems.add("proxy %d: forwarded %s, error %s" % (
-                    k + 1, forward_ns[k] is not None, error_ns[k] is not None))
-                continue
-            lateness.append(error_ns[k] - written_ns[k] - timeout_ns)
-            timer_lateness.append(error_ns[k] - forward_ns[k] - timeout_ns)
-            forward_delay.append(forward_ns[k] - written_ns[k])
-        problems.check()
-        lateness.sort()
-        timer_lateness.sort()
-        forward_delay.sort()
-        first_error = min(error_ns)
-        result = {
-            "n": n,
-            "rpc_timeout_s": timeout,
-            "late_p50_ms": pct(lateness, 50) / 1e6,
-            "late_p99_ms": pct(lateness, 99) / 1e6,
-            "late_max_ms": lateness[-1] / 1e6,
-            "late_min_ms": lateness[0] / 1e6,
-            "timer_late_p99_ms": pct(timer_lateness, 99) / 1e6,
-            "timer_late_max_ms": timer_lateness[-1] / 1e6,
-            "timer_late_min_ms": timer_lateness[0] / 1e6,
-            "forward_delay_p50_ms": pct(forward_delay, 50) / 1e6,
-            "forward_delay_max_ms": forward_delay[-1] / 1e6,
-            "fill_s": (t_all_pending - batches[0][0]) / 1e9,
-            "cpu_us_per_call_start": (cpu_fill1 - cpu_fill0) / 1e3 / n,
-            "cpu_us_per_timeout": (cpu_storm1 - cpu_storm0) / 1e3 / n,
-            "rss_before_kib": rss_before,
-            "rss_pending_kib": rss_during,
-            "kib_per_pending": (rss_during - rss_before) / n,
-            "rss_sampled_before_first_error": t_rss < first_error,
-        }
-        if t_rss >= first_error:
-            result.setdefault("warnings", []).append(
-                "RSS was sampled after the first timeout error had arrived (filling took %.2fs, "
-                "first due %.2fs after the first write): memory per pending call is understated"
-                % (result["fill_s"], timeout))
-        if t_all_pending > first_due:
-            result.setdefault("warnings", []).append(
-                "not all %d calls were pending at once: the node took %.2fs to take them in, "
-                "longer than the %gs timeout" % (n, result["fill_s"], timeout))
-    except BaseException as e:
-        raise _aborted(node, e)
-    return finish_node(node, result)
-
-
-def scenario_startup(impl, cfg):
-    times = []
-    warnings = []
-    for _ in range(cfg.starts):
-        node = NodeProcess(impl["argv"], impl["label"])
-        try:
-            with node.watchdog(STARTUP_LIMIT, "init"):
-                t = node.init()
-            node.expect_quiet()
-        except BaseException as e:
-            raise _aborted(node, e)
-        times.append((t - node.t_spawn) / 1e6)
-        node.finish()
-        if node.exit_problem:
-            warnings.append("%s %s" % (node.label, node.exit_problem))
-    result = {"starts": len(times), "init_ms": statistics.median(times), "init_min_ms": min(times),
-              "init_all_ms": times}
-    if warnings:
-        result["warnings"] = sorted(set(warnings))
-    return result
-
-
-def run_scenario(name, impl, cfg):
-    """-> {result key: metrics}; echo-closed gives two results."""
-    if name == "echo-open":
-        return {"echo-open": scenario_echo_open(impl, cfg)}
-    if name == "echo-closed":
-        return {"echo-closed-1": scenario_echo_closed(impl, cfg, 1),
-                "echo-closed-64": scenario_echo_closed(impl, cfg, 64)}
-    if name == "proxy":
-        return {"proxy-64": scenario_proxy(impl, cfg)}
-    if name == "pending":
-        out = {"pending": scenario_pending(impl, cfg)}
-        if cfg.pending_rate:
-            out["pending-paced"] = scenario_pending(impl, cfg, cfg.pending_rate)
-        return out
-    if name == "startup":
-        return {"startup": scenario_startup(impl, cfg)}
-    raise ValueError(name)
 
 
 # ---------------------------------------------------------------- the report
 
-# (result key, metric key, scenario label, metric label, format, target)
-# target: None, ("ratio", op, x) on gnode/baseline, ("abs", op, x) on gnode's figure,
-# or ("ref", op, x, result key, metric key): gnode / baseline's (result key, metric key).
-ROWS = [
-    ("echo-open", "msgs_per_s", "echo, open loop", "msgs/s", "rate", ("ratio", ">=", 0.6)),
-    ("echo-open", "cpu_us_per_msg", "echo, open loop", "node CPU µs/msg", "us", ("ratio", "<=", 2.0)),
-    ("echo-open", "p50_ms", "echo, open loop", "p50 latency ms", "ms", None),
-    ("echo-open", "p99_ms", "echo, open loop", "p99 latency ms", "ms", None),
-    ("echo-open", "peak_rss_kib", "echo, open loop", "peak RSS MiB", "mib", None),
-    ("echo-open", "cpu_util", "echo, open loop", "node CPU busy (of 1 core)", "pct", None),
-    ("echo-open", "bench_cpu_us_per_msg", "echo, open loop", "bench's own CPU µs/msg", "us", None),
-    ("echo-closed-1", "p50_us", "echo, closed loop, 1 outstanding", "p50 latency µs", "us", ("ratio", "<=", 1.3)),
-    ("echo-closed-1", "p99_us", "echo, closed loop, 1 outstanding", "p99 latency µs", "us", None),
-    ("echo-closed-1", "msgs_per_s", "echo, closed loop, 1 outstanding", "msgs/s", "rate", None),
-    ("echo-closed-64", "p50_us", "echo, closed loop, 64 outstanding", "p50 latency µs", "us", None),
-    ("echo-closed-64", "p99_us", "echo, closed loop, 64 outstanding", "p99 latency µs", "us", None),
-    ("echo-closed-64", "msgs_per_s", "echo, closed loop, 64 outstanding", "msgs/s", "rate", None),
-    ("proxy-64", "ops_per_s", "proxy round trip, 64 outstanding", "proxy ops/s (baseline: its open-loop echo msgs/s)",
-     "rate", ("ref", ">=", 0.35, "echo-open", "msgs_per_s")),
-    ("proxy-64", "p50_us", "proxy round trip, 64 outstanding", "p50 latency µs", "us", None),
-    ("proxy-64", "p99_us", "proxy round trip, 64 outstanding", "p99 latency µs", "us", None),
-    ("proxy-64", "cpu_us_per_op", "proxy round trip, 64 outstanding", "node CPU µs/op", "us", None),
-    ("pending", "late_p50_ms", "pending calls (timeouts)", "lateness p50 ms", "ms", None),
-    ("pending", "late_p99_ms", "pending calls (timeouts)", "lateness p99 ms", "ms", ("abs", "<", 20.0)),
-    ("pending", "late_max_ms", "pending calls (timeouts)", "lateness max ms", "ms", ("abs", "<", 50.0)),
-    ("pending", "late_min_ms", "pending calls (timeouts)", "lateness min ms (<0: early)", "ms", None),
-    ("pending", "timer_late_p99_ms", "pending calls (timeouts)", "timer-only lateness p99 ms", "ms", None),
-    ("pending", "timer_late_min_ms", "pending calls (timeouts)", "timer-only lateness min ms", "ms", None),
-    ("pending", "forward_delay_max_ms", "pending calls (timeouts)", "max delay write -> forward seen ms", "ms", None),
-    ("pending", "fill_s", "pending calls (timeouts)", "time to get all calls pending s", "s", None),
-    ("pending", "cpu_us_per_call_start", "pending calls (timeouts)", "node CPU µs per call started", "us", None),
-    ("pending", "cpu_us_per_timeout", "pending calls (timeouts)", "node CPU µs per timeout answered", "us", None),
-    ("pending", "kib_per_pending", "pending calls (timeouts)", "memory per pending call KiB", "kib", ("abs", "<", 8.0)),
-    ("pending-paced", "late_p50_ms", "pending calls, fill paced", "lateness p50 ms", "ms", None),
-    ("pending-paced", "late_p99_ms", "pending calls, fill paced", "lateness p99 ms", "ms", None),
-    ("pending-paced", "late_max_ms", "pending calls, fill paced", "lateness max ms", "ms", None),
-    ("pending-paced", "forward_delay_max_ms", "pending calls, fill paced", "max delay write -> forward seen ms", "ms", None),
-    ("pending-paced", "fill_s", "pending calls, fill paced", "time to get all calls pending s", "s", None),
-    ("startup", "init_ms", "start-up", "Popen -> init_ok ms (median)", "ms", ("abs", "<", 120.0)),
+# Per result key: its scenario label and its rows, (metric key, metric label, format, target).
+# target: None, ("ratio", op, x) on node/baseline, ("abs", op, x) on the node's figure,
+# or ("ref", op, x, result key, metric key): node / baseline's (result key, metric key).
+EXIT_ROWS = [("median_ms", "ms to exit, median", "ms", None), ("max_ms", "ms to exit, max", "ms", None),
+             ("status", "exit status", "text", None)]
+EXIT_SIGNAL_ROWS = [EXIT_ROWS[0], ("max_ms", "ms to exit, max", "ms", ("abs", "<", 100.0)), EXIT_ROWS[2]]
+TABLE = [
+    ("echo-open", "echo, open loop", [
+        ("msgs_per_s", "msgs/s", "rate", ("ratio", ">=", 0.6)),
+        ("cpu_us_per_msg", "node CPU µs/msg", "us", ("ratio", "<=", 2.0)),
+        ("p50_ms", "p50 latency ms", "ms", None),
+        ("p99_ms", "p99 latency ms", "ms", None),
+        ("peak_rss_kib", "peak RSS MiB", "mib", None),
+        ("cpu_util", "node CPU busy (of 1 core)", "pct", None),
+        ("bench_cpu_us_per_msg", "bench's own CPU µs/msg", "us", None)]),
+    ("echo-closed-1", "echo, closed loop, 1 outstanding", [
+        ("p50_us", "p50 latency µs", "us", ("ratio", "<=", 1.3)),
+        ("p99_us", "p99 latency µs", "us", None),
+        ("msgs_per_s", "msgs/s", "rate", None),
+        ("cpu_us_per_msg", "node CPU µs/msg", "us", None)]),
+    ("echo-closed-64", "echo, closed loop, 64 outstanding", [
+        ("p50_us", "p50 latency µs", "us", None),
+        ("p99_us", "p99 latency µs", "us", None),
+        ("msgs_per_s", "msgs/s", "rate", None)]),
+    ("proxy-64", "proxy round trip, 64 outstanding", [
+        ("ops_per_s", "proxy ops/s (baseline: its open-loop echo msgs/s)", "rate",
+         ("ref", ">=", 0.35, "echo-open", "msgs_per_s")),
+        ("p50_us", "p50 latency µs", "us", None),
+        ("p99_us", "p99 latency µs", "us", None),
+        ("cpu_us_per_op", "node CPU µs/op", "us", None)]),
+    ("pending", "pending calls (timeouts)", [
+        ("late_p50_ms", "lateness p50 ms", "ms", None),
+        ("late_p99_ms", "lateness p99 ms", "ms", ("abs", "<", 20.0)),
+        ("late_max_ms", "lateness max ms", "ms", ("abs", "<", 50.0)),
+        ("late_min_ms", "lateness min ms (<0: early)", "ms", None),
+        ("timer_late_p99_ms", "timer-only lateness p99 ms", "ms", None),
+        ("timer_late_min_ms", "timer-only lateness min ms", "ms", None),
+        ("forward_delay_max_ms", "max delay write -> forward seen ms", "ms", None),
+        ("fill_s", "time to get all calls pending s", "s", None),
+        ("cpu_us_per_call_start", "node CPU µs per call started", "us", None),
+        ("cpu_us_per_timeout", "node CPU µs per timeout answered", "us", None),
+        ("kib_per_pending", "memory per pending call KiB", "kib", ("abs", "<", 8.0))]),
+    ("pending-paced", "pending calls, fill paced", [
+        ("late_p50_ms", "lateness p50 ms", "ms", None),
+        ("late_p99_ms", "lateness p99 ms", "ms", None),
+        ("late_max_ms", "lateness max ms", "ms", None),
+        ("forward_delay_max_ms", "max delay write -> forward seen ms", "ms", None),
+        ("fill_s", "time to get all calls pending s", "s", None)]),
+    ("startup", "start-up", [
+        ("init_ms", "Popen -> init_ok ms (median)", "ms", ("abs", "<", 120.0))]),
+    ("exit-sigterm", "exit on SIGTERM", EXIT_SIGNAL_ROWS),
+    ("exit-sigint", "exit on SIGINT", EXIT_SIGNAL_ROWS),
+    ("exit-eof", "exit on stdin EOF", EXIT_ROWS),
+    ("exit-eof-pending", "exit on stdin EOF, 1 call pending", EXIT_ROWS),
 ]
+ROWS = [(key, metric, scen, label, kind, target)
+        for key, scen, rows in TABLE for metric, label, kind, target in rows]
+IMPLS = ("baseline", "floor", "node")
+COMPARE = {"<": operator.lt, "<=": operator.le, ">=": operator.ge, ">": operator.gt}
+UNITS = {"ms": " ms", "kib": " KiB"}  # of an absolute target
 
 
 def fmt(value, kind):
@@ -992,135 +951,96 @@ def fmt(value, kind):
         return "{:,.0f}".format(value)
     if kind == "us":
         return "%.1f" % value if value < 1000 else "{:,.0f}".format(value)
-    if kind == "ms":
-        return "%.2f" % value
-    if kind == "s":
-        return "%.2f" % value
     if kind == "mib":
         return "%.1f" % (value / 1024.0)
-    if kind == "kib":
-        return "%.2f" % value
     if kind == "pct":
         return "%.0f%%" % (100 * value)
-    return str(value)
+    if kind == "text":
+        return value
+    return "%.2f" % value  # ms, s, kib
 
 
-def _compare(a, op, b):
-    return {"<": a < b, "<=": a <= b, ">=": a >= b, ">": a > b}[op]
+def combine(values):
+    """The rounds' figures -> the table's: the median, or for text every distinct value."""
+    if not values:
+        return None
+    if isinstance(values[0], str):
+        return " / ".join(sorted(set(values)))
+    return statistics.median(values)
 
 
-def medians(rounds, impl, key, metric):
-    values = [r[impl][key][metric] for r in rounds
-              if impl in r and key in r[impl] and r[impl][key].get(metric) is not None]
-    return (statistics.median(values) if values else None), values
-
-
-def build_table(rounds, node_label):
+def build_table(rounds):
+    """The table's rows: each figure's values per round and implementation, the median of
+    those, gnode / baseline, and the target's verdict."""
     rows = []
     for key, metric, scen, label, kind, target in ROWS:
-        base, base_all = medians(rounds, "baseline", key, metric)
-        mine, mine_all = medians(rounds, "node", key, metric)
-        if mine is None and base is None:
+        row = {"scenario": scen, "metric": label, "key": key, "metric_key": metric, "kind": kind}
+        for impl in IMPLS:
+            values = [r[impl][key][metric] for r in rounds if metric in r.get(impl, {}).get(key, {})]
+            row[impl + "_rounds"], row[impl] = values, combine(values)
+        if not any(row[impl + "_rounds"] for impl in IMPLS):
             continue
-        shown_base = base
-        ratio = None
-        verdict = ""
-        target_text = ""
-        if target and target[0] == "ref":
-            _, op, x, ref_key, ref_metric = target
-            shown_base, _ = medians(rounds, "baseline", ref_key, ref_metric)
-            target_text = "%s %gx baseline echo open-loop msgs/s" % (op, x)
-        if shown_base and mine is not None:
-            ratio = mine / shown_base
-        if target:
-            if target[0] == "ratio":
-                target_text = "%s %gx" % (target[1], target[2])
-                ok = None if ratio is None else _compare(ratio, target[1], target[2])
-            elif target[0] == "ref":
-                ok = None if ratio is None else _compare(ratio, target[1], target[2])
-            else:
-                unit = {"ms": " ms", "kib": " KiB"}.get(kind, "")
-                target_text = "%s %g%s" % (target[1], target[2], unit)
-                ok = None if mine is None else _compare(mine, target[1], target[2])
-            verdict = "n/a" if ok is None else ("met" if ok else "**MISSED**")
-        rows.append({
-            "scenario": scen, "metric": label, "key": key, "metric_key": metric,
-            "baseline": shown_base, "node": mine, "ratio": ratio, "kind": kind,
-            "target": target_text, "verdict": verdict,
-            "baseline_rounds": base_all, "node_rounds": mine_all,
-        })
+        how, op, x = target[:3] if target else (None, None, None)
+        if how == "ref":  # the baseline column shows the figure the target is relative to
+            _, _, _, ref_key, ref_metric = target
+            row["baseline"] = combine([r["baseline"][ref_key][ref_metric] for r in rounds
+                                       if ref_metric in r.get("baseline", {}).get(ref_key, {})])
+        mine, base = row["node"], row["baseline"]
+        row["ratio"] = mine / base if kind != "text" and base and mine is not None else None
+        row["target"] = row["verdict"] = ""
+        if how:
+            unit = {"ratio": "x", "ref": "x baseline echo open-loop msgs/s", "abs": UNITS.get(kind, "")}[how]
+            row["target"] = "%s %g%s" % (op, x, unit)
+            value = mine if how == "abs" else row["ratio"]
+            row["verdict"] = "n/a" if value is None else "met" if COMPARE[op](value, x) else "**MISSED**"
+        rows.append(row)
     return rows
 
 
-def markdown(rows, node_label):
-    out = ["| scenario | metric | baseline | %s | ratio | target |" % node_label,
-           "|---|---|---:|---:|---:|---|"]
+def markdown(rows, columns):
+    """The table; ``columns``: [(impl key, column name)] of the implementations that ran."""
+    out = ["| scenario | metric | %s | ratio | target |" % " | ".join(name for _, name in columns),
+           "|---|---|%s---:|---|" % ("---:|" * len(columns))]
     for r in rows:
         target = ("%s: %s" % (r["target"], r["verdict"])) if r["target"] else ""
-        out.append("| %s | %s | %s | %s | %s | %s |" % (
-            r["scenario"], r["metric"], fmt(r["baseline"], r["kind"]), fmt(r["node"], r["kind"]),
-            "—" if r["ratio"] is None else "%.2fx" % r["ratio"], target))
+        out.append("| %s | %s | %s | %s | %s |" % (
+            r["scenario"], r["metric"], " | ".join(fmt(r[impl], r["kind"]) for impl, _ in columns),
+            "—" if r["ratio"] is None else "%#.3gx" % r["ratio"], target))
     return "\n".join(out)
 
 
-def spread(rows, node_label):
-    out = ["| scenario | metric | baseline per round | %s per round |" % node_label, "|---|---|---|---|"]
+def spread(rows, columns):
+    out = ["| scenario | metric | %s |" % " | ".join("%s per round" % name for _, name in columns),
+           "|---|---|%s" % ("---|" * len(columns))]
     for r in rows:
-        out.append("| %s | %s | %s | %s |" % (
-            r["scenario"], r["metric"],
-            " / ".join(fmt(v, r["kind"]) for v in r["baseline_rounds"]) or "—",
-            " / ".join(fmt(v, r["kind"]) for v in r["node_rounds"]) or "—"))
+        out.append("| %s | %s | %s |" % (r["scenario"], r["metric"], " | ".join(
+            " / ".join(fmt(v, r["kind"]) for v in r[impl + "_rounds"]) or "—" for impl, _ in columns)))
     return "\n".join(out)
+
+
+def summary(key, metrics):
+    """One line of progress: the result's first two figures in the table."""
+    shown = [(label, kind, metric) for k, metric, _, label, kind, _ in ROWS if k == key][:2]
+    return "%s: %s" % (key, ", ".join("%s %s" % (label, fmt(metrics.get(metric), kind))
+                                      for label, kind, metric in shown))
 
 
 # ---------------------------------------------------------------- command line
 
-class Config:
-    def __init__(self, args):
-        q = args.quick
-        self.rounds = args.rounds if args.rounds is not None else (1 if q else 3)
-        self.open_n = args.open_n or (5000 if q else 50000)
-        self.closed_n = args.closed_n or (2000 if q else 20000)
-        self.proxy_n = args.proxy_n or (3000 if q else 20000)
-        self.pending_n = args.pending_n or (2000 if q else 10000)
-        self.pending_timeout = args.pending_timeout
-        self.rpc_timeout_args = args.rpc_timeout_args
-        self.pending_rate = args.pending_rate
-        self.starts = args.starts or (3 if q else 7)
-        self.warm = args.warm if args.warm is not None else (100 if q else 300)
-        self.timeout_scale = args.timeout_scale
-        self.py_spy = args.py_spy
-        self.py_spy_rate = args.py_spy_rate
-        self.py_spy_exe = None
-        self.spy_count = 0
-        if self.py_spy:
-            self.py_spy_exe = shutil.which("py-spy")
-            if not self.py_spy_exe:
-                raise SystemExit("--py-spy needs py-spy on PATH (pip install py-spy)")
-
-    def deadline(self, n, us_per_item):
-        """Generous bound for a timed block: 20 s plus ``us_per_item`` µs per request."""
-        return (20.0 + n * us_per_item / 1e6) * self.timeout_scale
-
-
-def resolve_command(cmd):
+def resolve_command(argv):
     """Maelstrom runs the canonical path of the binary; so do we (relative to our cwd)."""
-    argv = shlex.split(cmd)
     if not argv:
         raise SystemExit("empty node command")
     exe = argv[0]
     if os.sep not in exe:
-        found = shutil.which(exe)
-        if not found:
-            raise SystemExit("node command not found: %s" % exe)
-        exe = found
+        exe = shutil.which(exe) or exe
     exe = os.path.realpath(exe)
     if not os.access(exe, os.X_OK):
-        raise SystemExit("node command is not executable: %s" % exe)
+        raise SystemExit("node command not found or not executable: %s" % exe)
     return [exe] + argv[1:]
 
 
-def environment(node_argv):
+def environment():
     env = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
@@ -1147,7 +1067,6 @@ def environment(node_argv):
 def code_fingerprint(argv):
     """A hash of the node's executable and of the handler plugins beside it, to notice the
     code under test changing in the middle of a run (results would then mix versions)."""
-    import hashlib
     digest = hashlib.sha256()
     paths = [argv[0]]
     plugins = os.path.join(os.path.dirname(argv[0]), "handlers")
@@ -1162,12 +1081,12 @@ def code_fingerprint(argv):
     return digest.hexdigest()[:16]
 
 
-def main(argv=None):
+def parse_args(argv):
     p = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="scenarios: " + ", ".join(SCENARIOS))
-    p.add_argument("--rounds", type=int, help="interleaved rounds, medians reported (default 3; --quick: 1)")
     p.add_argument("--quick", action="store_true", help="small sizes, one round: a smoke run")
+    p.add_argument("--rounds", type=int, help="interleaved rounds, medians reported (default 3; --quick: 1)")
     p.add_argument("--only", action="append", metavar="SCENARIO",
                    help="run only these scenarios (comma-separated or repeated): " + ", ".join(SCENARIOS))
     p.add_argument("--json", metavar="PATH",
@@ -1175,71 +1094,69 @@ def main(argv=None):
     p.add_argument("--no-save", action="store_true", help="do not save raw results")
     p.add_argument("--node", default=DEFAULT_NODE, metavar="CMD",
                    help="the node under test, a command line (default: gnode.py)")
-    p.add_argument("--node-label", default=None, help="its column name (default: gnode, or the command's name)")
-    p.add_argument("--baseline", default=DEFAULT_BASELINE, metavar="CMD",
-                   help="the yardstick echo node (default: bench/baseline_echo.py)")
-    p.add_argument("--no-baseline", action="store_true", help="run the node under test only")
-    p.add_argument("--rpc-timeout-args", default="--rpc-timeout {}", metavar="TEMPLATE",
-                   help="arguments that set the node's RPC timeout in the pending scenario "
-                        "({} is the seconds; empty: pass nothing) (default: %(default)r)")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="run the node under test only (no baseline, no gevent floor)")
     p.add_argument("--pending-timeout", type=float, default=2.0, metavar="SECONDS",
-                   help="RPC timeout in the pending scenario (default: 2)")
+                   help="RPC timeout in the pending scenario, passed as --rpc-timeout (default: 2)")
     p.add_argument("--pending-rate", type=int, default=10000, metavar="PER_S",
                    help="also run the pending scenario with its fill paced at this many requests/s "
                         "(default 10000; 0: skip)")
-    p.add_argument("--open-n", type=int, help="requests in the open loop (default 50000)")
-    p.add_argument("--closed-n", type=int, help="requests per closed loop (default 20000)")
-    p.add_argument("--proxy-n", type=int, help="proxy round trips (default 20000)")
-    p.add_argument("--pending-n", type=int, help="pending proxies (default 10000)")
-    p.add_argument("--starts", type=int, help="starts per round in the start-up scenario (default 7)")
-    p.add_argument("--warm", type=int, help="warm-up echoes before each timed scenario (default 300)")
-    p.add_argument("--timeout-scale", type=float, default=1.0,
-                   help="multiply every hang-detection deadline by this (default 1)")
+    for name, what in (("open_n", "requests in the open loop"), ("closed_n", "requests per closed loop"),
+                       ("proxy_n", "proxy round trips"), ("pending_n", "pending proxies"),
+                       ("starts", "starts per round and case in the start-up and exit scenarios"),
+                       ("warm", "warm-up echoes before each timed scenario")):
+        p.add_argument("--" + name.replace("_", "-"), type=int,
+                       help="%s (default %d; --quick: %d)" % ((what,) + SIZES[name]))
     p.add_argument("--py-spy", metavar="DIR",
                    help="sample the node under test with py-spy (raw stacks into DIR) and print where "
                         "its time goes; the figures of such a run are perturbed")
-    p.add_argument("--py-spy-rate", type=int, default=500, metavar="HZ", help="samples per second (default 500)")
     p.add_argument("--strict", action="store_true", help="exit with status 2 if any target is missed")
-    args = p.parse_args(argv)
+    cfg = p.parse_args(argv)
 
-    only = []
-    for item in args.only or SCENARIOS:
-        for name in item.split(","):
-            name = name.strip()
-            if name not in SCENARIOS:
-                p.error("unknown scenario %r (choose from %s)" % (name, ", ".join(SCENARIOS)))
-            if name not in only:
-                only.append(name)
-    only = [s for s in SCENARIOS if s in only]
-    cfg = Config(args)
-    node_argv = resolve_command(args.node)
-    label = args.node_label or ("gnode" if args.node == DEFAULT_NODE else os.path.basename(node_argv[0]))
-    impls = [] if args.no_baseline else [{"key": "baseline", "label": "baseline",
-                                           "argv": resolve_command(args.baseline)}]
-    impls.append({"key": "node", "label": label, "argv": node_argv})
-    env = environment(node_argv)
+    only = {name.strip() for item in cfg.only or SCENARIOS for name in item.split(",")}
+    for name in only - set(SCENARIOS):
+        p.error("unknown scenario %r (choose from %s)" % (name, ", ".join(SCENARIOS)))
+    cfg.only = [s for s in SCENARIOS if s in only]
+    for name, (full, quick) in SIZES.items():
+        if getattr(cfg, name) is None:
+            setattr(cfg, name, quick if cfg.quick else full)
+    cfg.spy_count = 0
+    cfg.py_spy_exe = cfg.py_spy and shutil.which("py-spy")
+    if cfg.py_spy and not cfg.py_spy_exe:
+        p.error("--py-spy needs py-spy on PATH (pip install py-spy)")
+    return cfg
 
-    print("# gnode bench: %s, %d round(s), scenarios: %s" % (env["date"], cfg.rounds, ", ".join(only)))
-    print("node: %s | baseline: %s" % (" ".join(node_argv), "—" if args.no_baseline else " ".join(impls[0]["argv"])))
+
+def main(argv=None):
+    cfg = parse_args(argv)
+    node_argv = resolve_command(shlex.split(cfg.node))
+    label = "gnode" if cfg.node == DEFAULT_NODE else os.path.basename(node_argv[0])
+    impls = [] if cfg.no_baseline else [dict(y, argv=resolve_command(y["argv"])) for y in YARDSTICKS]
+    impls.append({"key": "node", "label": label, "argv": node_argv, "scenarios": SCENARIOS})
+    env = environment()
+
+    print("# gnode bench: %s, %d round(s), scenarios: %s" % (env["date"], cfg.rounds, ", ".join(cfg.only)))
+    for impl in impls:
+        print("%s: %s" % (impl["label"], " ".join(impl["argv"])))
     print("python %s, gevent %s, %s cpus, load %s, repo %s" % (
         env["python"], env.get("gevent", "?"), env["cpus"], " ".join(env["loadavg"]), env.get("git", "?")))
-    print("sizes: open %d, closed %d, proxy %d, pending %d (timeout %gs; paced run %s), starts %d, warm-up %d" % (
-        cfg.open_n, cfg.closed_n, cfg.proxy_n, cfg.pending_n, cfg.pending_timeout,
-        "%d/s" % cfg.pending_rate if cfg.pending_rate else "off", cfg.starts, cfg.warm), flush=True)
+    print("sizes: open %d, closed %d, proxy %d, pending %d (timeout %gs; paced run %s), starts %d, warm-up %d"
+          % (cfg.open_n, cfg.closed_n, cfg.proxy_n, cfg.pending_n, cfg.pending_timeout,
+             "%d/s" % cfg.pending_rate if cfg.pending_rate else "off", cfg.starts, cfg.warm))
+    env["node_code"] = code_fingerprint(node_argv)
+    print("node code fingerprint %s" % env["node_code"], flush=True)
 
     rounds = []
     warnings = []
     failure = None
-    env["node_code"] = code_fingerprint(node_argv)
-    print("node code fingerprint %s" % env["node_code"], flush=True)
     t_start = time.monotonic()
     try:
         for r in range(cfg.rounds):
             this = {}
             rounds.append(this)
-            for scen in only:
+            for scen in cfg.only:
                 for impl in impls:
-                    if impl["key"] == "baseline" and scen not in BASELINE_SCENARIOS:
+                    if scen not in impl["scenarios"]:
                         continue
                     t = time.monotonic()
                     res = run_scenario(scen, impl, cfg)
@@ -1247,15 +1164,17 @@ def main(argv=None):
                     for key, metrics in res.items():
                         for w in metrics.get("warnings", ()):
                             warnings.append("round %d, %s, %s: %s" % (r + 1, key, impl["label"], w))
-                    print("  round %d/%d  %-11s %-9s %5.1fs  %s" % (
+                    print("  round %d/%d  %-11s %-12s %5.1fs  %s" % (
                         r + 1, cfg.rounds, scen, impl["label"], time.monotonic() - t,
-                        "; ".join(_summary(k, m) for k, m in res.items())), flush=True)
+                        "; ".join(summary(k, m) for k, m in res.items())), flush=True)
     except BenchFailure as e:
         failure = str(e)
     except KeyboardInterrupt:
         failure = "interrupted"
 
-    rows = build_table(rounds, label)
+    rows = build_table(rounds)
+    columns = [(impl["key"], impl["label"]) for impl in impls  # those that ran
+               if any(r[impl["key"] + "_rounds"] for r in rows)]
     env["loadavg_after"] = open("/proc/loadavg").read().split()[:3]
     env["node_code_after"] = code_fingerprint(node_argv)
     if env["node_code_after"] != env["node_code"]:
@@ -1263,10 +1182,10 @@ def main(argv=None):
                         "the rounds may mix versions" % node_argv[0])
     print()
     if rows:
-        print(markdown(rows, label))
+        print(markdown(rows, columns))
         if cfg.rounds > 1:
             print("\nPer-round values (the table shows their medians):\n")
-            print(spread(rows, label))
+            print(spread(rows, columns))
     if warnings:
         print("\nWarnings:")
         for w in warnings:
@@ -1274,37 +1193,20 @@ def main(argv=None):
     print("\n%.0fs in all; load average before %s, after %s" % (
         time.monotonic() - t_start, " ".join(env["loadavg"]), " ".join(env["loadavg_after"])))
 
-    if not args.no_save:
-        path = args.json or os.path.join(HERE, "results", datetime.datetime.now(datetime.timezone.utc)
-                                         .strftime("%Y%m%dT%H%M%SZ") + ".json")
+    if not cfg.no_save:
+        path = cfg.json or os.path.join(HERE, "results", datetime.datetime.now(datetime.timezone.utc)
+                                        .strftime("%Y%m%dT%H%M%SZ") + ".json")
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "w") as f:
-            json.dump({"env": env, "config": vars(cfg), "node": node_argv, "node_label": label,
-                       "baseline": None if args.no_baseline else impls[0]["argv"], "scenarios": only,
-                       "rounds": rounds, "table": rows, "warnings": warnings, "failure": failure},
-                      f, indent=1)
+            json.dump({"env": env, "config": vars(cfg), "implementations": impls, "rounds": rounds,
+                       "table": rows, "warnings": warnings, "failure": failure}, f, indent=1)
         print("raw results: %s" % path)
     if failure:
         print("\nBENCH FAILED: %s" % failure, file=sys.stderr)
         return 1
-    if args.strict and any(r["verdict"] == "**MISSED**" for r in rows):
+    if cfg.strict and any(r["verdict"] == "**MISSED**" for r in rows):
         return 2
     return 0
-
-
-def _summary(key, m):
-    if key == "echo-open":
-        return "%s: %.0f msgs/s, %.1f µs CPU/msg" % (key, m["msgs_per_s"], m["cpu_us_per_msg"])
-    if key.startswith("echo-closed"):
-        return "%s: p50 %.0f µs, %.0f msgs/s" % (key, m["p50_us"], m["msgs_per_s"])
-    if key == "proxy-64":
-        return "%s: %.0f ops/s, p50 %.0f µs" % (key, m["ops_per_s"], m["p50_us"])
-    if key.startswith("pending"):
-        return "%s: late p99 %.1f ms, max %.1f ms, %.2f KiB/call" % (
-            key, m["late_p99_ms"], m["late_max_ms"], m["kib_per_pending"])
-    if key == "startup":
-        return "%s: %.1f ms" % (key, m["init_ms"])
-    return key
 
 
 if __name__ == "__main__":
