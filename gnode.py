@@ -488,16 +488,27 @@ class Node:
                 partial.append(chunk[end + 1:])
             for line in lines:
                 receive(line)
-            # Let this chunk's handlers run before reading more: read-ahead stays one chunk.
-            # The hub runs them before it polls, so after a short read (the pipe is likely
-            # empty) waiting for input does both and saves a read that would find nothing.
-            if len(chunk) < READ_SIZE:
-                wait_readable(readable)
-            else:
-                gevent.sleep(0)
+            self._hand_over(readable if len(chunk) < READ_SIZE else None)
         if partial:
             receive(b"".join(partial))
         self._end_of_input()
+
+    def _hand_over(self, readable):
+        """The end of a chunk: its handlers run before anything more is read, so read-ahead
+        stays one chunk. The reader switches straight into a worker (or the hub) and is
+        switched back when ``readable`` has input, or, after a full chunk (more is surely
+        waiting), on the hub's next turn. Waiting for input at once after a short read saves
+        a read that would find nothing; switching straight to a worker saves a turn of the hub."""
+        me = getcurrent()
+        if readable is not None:
+            readable.start(me.switch)
+        else:
+            self._loop.run_callback(me.switch)
+        try:
+            (self._worker() if self._ready else self._hub).switch()
+        finally:
+            if readable is not None:
+                readable.stop()
 
     def _receive(self, line):
         self._line_number += 1
@@ -531,13 +542,13 @@ class Node:
 
     def _start(self, fn, msg):
         """Queue ``fn(node, msg)`` for a worker greenlet; before init, hold it for later
-        (Maelstrom may deliver a peer's message before our init)."""
+        (Maelstrom may deliver a peer's message before our init). Whoever queues hands the
+        queue over when done: the reader at the end of its chunk, a worker by draining it."""
         if self._held is not None and fn is not _handle_init:
             self._held.append((fn, msg))
             return
         self._busy += 1
         self._ready.append((fn, msg))
-        self._arm_takeover()
 
     def _arm_takeover(self):
         if not self._takeover_armed:
@@ -549,7 +560,10 @@ class Node:
         finished the queue, or its handler blocks. Work left over goes to another worker."""
         self._takeover_armed = False
         if self._ready:
-            (self._idle.pop() if self._idle else greenlet(self._work, self._hub)).switch()
+            self._worker().switch()
+
+    def _worker(self):
+        return self._idle.pop() if self._idle else greenlet(self._work, self._hub)
 
     def _work(self):
         """A worker greenlet's life: handle queued messages one after another, park when
