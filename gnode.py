@@ -319,6 +319,12 @@ class Writer:
 _TIMED_OUT = object()  # what a sync_rpc timer puts in the AsyncResult the call waits on
 
 
+def _expire(answer):
+    # The answer may have come just before: the caller has not woken for it yet, keep it.
+    if not answer.ready():
+        answer.set(_TIMED_OUT)
+
+
 class Node:
     """The running node, handed to every handler as its first argument.
 
@@ -353,7 +359,8 @@ class Node:
     # -- what handlers call
 
     def send(self, dest, body):
-        """Send ``body`` to ``dest`` without waiting for an answer; returns its ``msg_id``."""
+        """Send ``body`` to ``dest`` without waiting for an answer; returns its ``msg_id``.
+        An answer to it goes to the handler registered for the answer's type, if any."""
         msg_id = self._next_msg_id
         self._write(dest, body)
         return msg_id
@@ -362,13 +369,13 @@ class Node:
         """Answer ``msg`` with ``body`` (``in_reply_to`` and ``msg_id`` are added).
 
         A request is answered once: a second answer is refused with a warning. A
-        message without ``msg_id`` expects no answer and gets none. A Maelstrom client
+        message without ``msg_id``, or that is itself an answer, gets none. A Maelstrom client
         gives up after 5 s and may be gone by then; an answer to a client later than
         that is dropped with a warning, since Maelstrom stops reading a node that
         writes to a client that no longer exists.
         """
         request_id = msg.body.get("msg_id")
-        if request_id is None:
+        if request_id is None or "in_reply_to" in msg.body:  # nothing to answer, or an answer
             return
         if msg.answered:
             log.warning("refused a second answer to %s's msg_id %s: %s", msg.src, request_id,
@@ -399,7 +406,7 @@ class Node:
         timer = self._loop.timer(seconds)
         try:
             self._write(dest, body)
-            timer.start(answer.set, _TIMED_OUT, update=True)  # update: never fire early
+            timer.start(_expire, answer, update=True)  # update: never fire early
             self._waiting += 1
             if self._input_ended:
                 self._settled.set()
@@ -532,13 +539,18 @@ class Node:
             self._start(_refuse_malformed(bad.problem), Message(bad.src, None, {"msg_id": bad.msg_id}))
 
     def _resolve(self, msg):
-        """An answer came: wake the sync_rpc waiting for it, or drop it if none is."""
-        answer = self._calls.get(msg.body.get("in_reply_to"))
-        if answer is None or answer.ready():  # ready: a duplicate, or its timer fired first
-            log.info("dropped an answer that nothing waits for (late or duplicate): %s",
-                     _glimpse(encode(msg.body)))
+        """An answer came: wake the sync_rpc waiting for it. An answer that nothing waits
+        for (to a send, or late, or a duplicate) goes to the handler of its type if there
+        is one, and is dropped otherwise; an error is never handled, so never answered."""
+        body = msg.body
+        answer = self._calls.get(body.get("in_reply_to"))
+        if answer is not None and not answer.ready():  # ready: a duplicate, or its timer fired
+            answer.set(body)
+        elif body["type"] != "error" and body["type"] in self._handlers:
+            self._start(self._handlers[body["type"]], msg)
         else:
-            answer.set(msg.body)
+            log.info("dropped an answer that nothing waits for (late or duplicate): %s from %s "
+                     "in reply to %s", body["type"], msg.src, body.get("in_reply_to"))
 
     def _start(self, fn, msg):
         """Queue ``fn(node, msg)`` for a worker greenlet; before init, hold it for later

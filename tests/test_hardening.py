@@ -12,7 +12,7 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import GNODE, INIT, INIT_OK, echo, line, run_node
+from helpers import GNODE, INIT, INIT_OK, ROOT, echo, line, run_node
 from gnode_pytest import maelstrom_problem
 
 MIB = 1 << 20
@@ -327,3 +327,25 @@ def test_after_10000_timeouts_the_pending_call_table_is_empty_and_memory_is_give
     kept = memory["after"] - memory["before"]
     assert held > count * 1024, "10,000 pending calls should have held some memory"
     assert kept < held / 50, "kept %d of the %d bytes that 10,000 pending calls held" % (kept, held)
+
+
+def test_an_answer_that_came_in_time_is_kept_even_when_its_timer_fires_before_the_caller_wakes():
+    # 60 answered calls each do 10 ms of work without yielding; call B's answer comes in the
+    # same write, 0.5 s before B's deadline, but B wakes only after the work, past the deadline.
+    session = Session("--handlers", str(ROOT / "tests" / "handlers"))
+    session.write(line(INIT) + b"".join(line({"src": "c1", "dest": "n1", "body": {
+        "type": "call_and_work", "msg_id": 100 + k, "target": "n2", "k": k, "timeout": 30, "work": 0.01}})
+        for k in range(60)))
+    forwards = session.wait_for(61)[1:]
+    session.write(line({"src": "c2", "dest": "n1", "body": {
+        "type": "call_and_work", "msg_id": 7, "target": "n2", "k": "B", "timeout": 1.0}}))
+    b = session.wait_for(62)[-1]
+    time.sleep(0.5)
+    session.write(b"".join(line({"src": "n2", "dest": "n1", "body": {
+        "type": "ping_ok", "k": f["body"]["k"], "in_reply_to": f["body"]["msg_id"]}}) for f in forwards + [b]))
+    answers = session.wait_for(62 + 61)[62:]
+    to_b = [a["body"] for a in answers if a["dest"] == "c2"]
+    assert len(to_b) == 1 and to_b[0]["type"] == "call_and_work_ok" and to_b[0]["k"] == "B", to_b
+    assert not any(a["body"]["type"] == "error" for a in answers), [a["body"] for a in answers if a["body"]["type"] == "error"]
+    status, _, stderr = session.close()
+    assert status == 0, stderr[-2000:]
