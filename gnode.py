@@ -144,7 +144,11 @@ class BadMessage(Exception):
         self.msg_id = msg_id
 
 
-_decoder = json.JSONDecoder()
+def _refuse_constant(name):
+    raise ValueError("%s is not JSON" % name)
+
+
+_decoder = json.JSONDecoder(parse_constant=_refuse_constant)  # strict: no NaN, no Infinity
 intern = sys.intern
 
 
@@ -158,7 +162,7 @@ def parse_message(line):
     try:
         text = line.decode()
         envelope, end = _decoder.scan_once(text, 0)
-    except (ValueError, StopIteration):
+    except (ValueError, StopIteration, RecursionError):
         envelope, end, text = None, -1, ""
     if end == len(text) and type(envelope) is dict:
         src, dest, body = envelope.get("src"), envelope.get("dest"), envelope.get("body")
@@ -178,6 +182,8 @@ def _parse_carefully(line):
         raise BadMessage("not UTF-8 (%s at byte %d)" % (e.reason, e.start)) from None
     except ValueError as e:
         raise BadMessage("empty line" if not line.strip() else "not JSON (%s)" % e) from None
+    except RecursionError:
+        raise BadMessage("nested too deeply to parse") from None
     if type(envelope) is not dict:
         raise BadMessage("not a JSON object but %s" % _kind(envelope))
     src = envelope.get("src")
@@ -496,8 +502,9 @@ class Node:
             for line in lines:
                 receive(line)
             self._hand_over(readable if len(chunk) < READ_SIZE else None)
-        if partial:
+        if partial:  # a last line with no newline
             receive(b"".join(partial))
+            self._hand_over(None)
         self._end_of_input()
 
     def _hand_over(self, readable):

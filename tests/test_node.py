@@ -147,3 +147,30 @@ def test_the_console_script_in_a_virtualenv_runs_the_same_node(tmp_path):
     assert done.returncode == 0, done.stderr.decode()
     assert output(done) == [INIT_OK, {"src": "n1", "dest": "c1", "body": {"type": "echo_ok", "echo": "console",
                                                                           "in_reply_to": 2, "msg_id": 1}}]
+
+
+def test_a_last_line_without_a_newline_is_still_handled():
+    done = run_node(line(INIT) + json.dumps(echo(2, "no newline")).encode(), timeout=10)
+    assert output(done)[1]["body"] == {"type": "echo_ok", "echo": "no newline", "in_reply_to": 2, "msg_id": 1}
+    assert "abandoned" not in done.stderr.decode()
+
+
+def test_lines_nested_too_deeply_or_with_nan_are_bad_input_not_a_crash():
+    nested = {"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 3, "echo": 1}}
+    for _ in range(5000):
+        nested["body"]["echo"] = [nested["body"]["echo"]]
+    deep = b"[" * 100_000 + b"\n"
+    nan = b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 4, "echo": NaN}}\n'
+    stray = b'{"src": "n2", "dest": "n1", "body": {"type": "x_ok", "in_reply_to": 77, "v": 1e999}}\n'
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)  # for json.dumps to write it
+    try:
+        deep_echo = json.dumps(nested).encode() + b"\n"
+    finally:
+        sys.setrecursionlimit(limit)
+    done = run_node(line(INIT) + deep + deep_echo + nan + stray + line(echo(5, "fine")))
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    out = output(done)
+    assert out[-1]["body"] == {"type": "echo_ok", "echo": "fine", "in_reply_to": 5, "msg_id": len(out) - 1}
+    err = done.stderr.decode()
+    assert "input line 2 ignored: nested too deeply" in err and "NaN is not JSON" in err
