@@ -393,7 +393,7 @@ class Node:
             log.warning("dropped the answer to client %s's msg_id %s: %.1fs after the request, "
                         "the client has given up and may be gone", msg.src, request_id, late)
             return
-        self._write(msg.src, body, request_id)
+        self._write(msg.src, body, request_id, msg.dest if self.id is None else self.id)
         msg.answered = True
 
     def sync_rpc(self, dest, body, timeout=None):
@@ -446,7 +446,7 @@ class Node:
         """Run ``fn(*args)`` in a greenlet of its own; an exception in it is logged, never fatal."""
         return gevent.spawn(_guarded, fn, *args)
 
-    def _write(self, dest, body, in_reply_to=None):
+    def _write(self, dest, body, in_reply_to=None, src=None):
         """Encode one message and queue it for stdout. It takes the next msg_id only once
         it is sure to be sent, so the ids of the messages sent have no gaps."""
         if in_reply_to is None and dest not in self._destinations:
@@ -458,7 +458,7 @@ class Node:
             body = {**body, "msg_id": msg_id}
         else:
             body = {**body, "in_reply_to": in_reply_to, "msg_id": msg_id}
-        line = encode({"src": self.id, "dest": dest, "body": body})
+        line = encode({"src": src or self.id, "dest": dest, "body": body})
         self._next_msg_id = msg_id + 1
         self._writer.write(line)
 
@@ -674,11 +674,13 @@ def _handle_init(node, msg):
     node.id, node.node_ids = node_id, list(node_ids)
     node._destinations.update(node_ids)
     node._destinations.update(SERVICES)
-    if node._init_hook is not None:
-        node._init_hook(node, msg)
+    try:
+        if node._init_hook is not None:
+            node._init_hook(node, msg)
+    finally:  # the node knows who it is now: what came before init is handled, hook or no hook
+        if node._held is not None:
+            node._release_held()
     node.reply(msg, {"type": "init_ok"})
-    if node._held is not None:
-        node._release_held()
 
 
 def _refuse_malformed(problem):
@@ -715,19 +717,17 @@ def load_handlers(folders):
     return the handlers they registered, by message type."""
     for folder in folders:
         if not os.path.isdir(folder):
-            raise StartupError("handlers folder %s does not exist" % folder)
+            raise StartupError("handlers folder %s does not exist (set it with --handlers DIR "
+                               "or GNODE_HANDLERS)" % folder)
         if folder not in sys.path:
             sys.path.append(folder)  # so plugins can import their _helpers
         for name in sorted(os.listdir(folder)):
             if not name.endswith(".py") or name.startswith("_"):
                 continue
             path = os.path.join(folder, name)
-            module_name = "gnode_handlers." + name[:-3]
-            while module_name in sys.modules:
-                module_name += "_"
-            spec = importlib.util.spec_from_file_location(module_name, path)
+            spec = importlib.util.spec_from_file_location(_plugin_module_name(name[:-3], path), path)
             module = importlib.util.module_from_spec(spec)
-            sys.modules[module_name] = module
+            sys.modules[spec.name] = module
             try:
                 spec.loader.exec_module(module)
             except StartupError:
@@ -737,6 +737,22 @@ def load_handlers(folders):
                 raise StartupError("handler plugin %s failed to import: %s: %s"
                                    % (path, type(e).__name__, e)) from None
     return dict(_handlers)
+
+
+def _plugin_module_name(stem, path):
+    """A plugin is imported under its own name when ``import stem`` would find that very
+    file, so a sibling that imports it gets the same module, not a second copy; otherwise
+    (the name is taken, say by the standard library) under gnode_handlers."""
+    try:
+        spec = None if stem in sys.modules else importlib.util.find_spec(stem)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.origin and os.path.realpath(spec.origin) == os.path.realpath(path):
+        return stem
+    name = "gnode_handlers." + stem
+    while name in sys.modules:
+        name += "_"
+    return name
 
 
 def parse_config(argv, environ):
@@ -752,8 +768,12 @@ def parse_config(argv, environ):
                         help="default sync_rpc timeout (default: $GNODE_RPC_TIMEOUT or %g)"
                              % DEFAULT_RPC_TIMEOUT)
     args = parser.parse_args(argv)
-    folders = args.handlers or [f for f in environ.get("GNODE_HANDLERS", "").split(os.pathsep) if f] \
-        or [os.path.join(here, "handlers")]
+    folders = args.handlers or [f for f in environ.get("GNODE_HANDLERS", "").split(os.pathsep) if f]
+    if not folders:
+        if os.path.basename(here) in ("site-packages", "dist-packages"):  # installed, not a checkout
+            raise StartupError("gnode is installed as a package and has no handlers/ of its own: "
+                               "name your handlers folder with --handlers DIR or GNODE_HANDLERS")
+        folders = [os.path.join(here, "handlers")]
     timeout = args.rpc_timeout or environ.get("GNODE_RPC_TIMEOUT") or DEFAULT_RPC_TIMEOUT
     try:
         timeout = float(timeout)
@@ -793,16 +813,16 @@ def main(argv=None):
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sys.modules.setdefault("gnode", sys.modules[__name__])  # plugins import this very module
     gevent.get_hub().SYSTEM_ERROR = ()  # nothing a greenlet raises may end the node
+    in_fd = _private_fd(0, os.O_RDONLY)
+    out_fd = _private_fd(1, os.O_WRONLY)
+    os.dup2(2, 1)  # stdout is for messages only: any other output, plugins' too, goes to stderr
+    sys.stdout = sys.stderr
     try:
         folders, rpc_timeout = parse_config(sys.argv[1:] if argv is None else argv, os.environ)
         handlers = load_handlers(folders)
     except StartupError as e:
         log.error("%s", e)
         _exit(1)
-    in_fd = _private_fd(0, os.O_RDONLY)
-    out_fd = _private_fd(1, os.O_WRONLY)
-    os.dup2(2, 1)  # stdout is for messages only: a stray print() goes to stderr
-    sys.stdout = sys.stderr
     node = Node(handlers, rpc_timeout)
     gc.freeze()  # start-up's objects live for ever: spare every full collection from scanning them
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -174,3 +174,45 @@ def test_lines_nested_too_deeply_or_with_nan_are_bad_input_not_a_crash():
     assert out[-1]["body"] == {"type": "echo_ok", "echo": "fine", "in_reply_to": 5, "msg_id": len(out) - 1}
     err = done.stderr.decode()
     assert "input line 2 ignored: nested too deeply" in err and "NaN is not JSON" in err
+
+
+def test_print_at_the_top_of_a_plugin_file_goes_to_stderr(plugin_dir):
+    folder = plugin_dir({"noisy.py": "print('loading noisy handlers', flush=True)\n"})
+    done = run_node(line(INIT), "--handlers", str(folder), env={"PYTHONUNBUFFERED": "1"})
+    assert output(done) == [INIT_OK]
+    assert "loading noisy handlers" in done.stderr.decode()
+
+
+def test_a_plugin_can_import_a_sibling_plugin_and_gets_the_same_module(plugin_dir):
+    folder = plugin_dir({
+        "kv.py": "from gnode import handler\nSTORE = {}\n"
+                 "@handler('put')\ndef put(node, msg):\n    STORE[msg.body['k']] = msg.body['v']\n"
+                 "    return {'type': 'put_ok'}\n",
+        "txn.py": "from gnode import handler\nfrom kv import STORE\n"
+                  "@handler('get')\ndef get(node, msg):\n    return {'type': 'get_ok', 'v': STORE.get(msg.body['k'])}\n"})
+    put = {"src": "c1", "dest": "n1", "body": {"type": "put", "msg_id": 2, "k": "a", "v": 7}}
+    get = {"src": "c1", "dest": "n1", "body": {"type": "get", "msg_id": 3, "k": "a"}}
+    done = run_node(line(INIT) + line(put) + line(get), "--handlers", str(folder))
+    assert done.returncode == 0, done.stderr.decode()
+    assert output(done)[2]["body"] == {"type": "get_ok", "v": 7, "in_reply_to": 3, "msg_id": 2}
+
+
+def test_installed_as_a_package_gnode_asks_for_a_handlers_folder(tmp_path):
+    site = tmp_path / "lib" / "site-packages"
+    site.mkdir(parents=True)
+    (site / "gnode.py").write_text(GNODE.read_text())
+    (site / "handlers").mkdir()  # some other package's: must not be taken for gnode's plugins
+    done = run_node(line(INIT), command=[sys.executable, str(site / "gnode.py")])
+    assert done.returncode != 0 and done.stdout == b""
+    assert "installed as a package" in done.stderr.decode() and "GNODE_HANDLERS" in done.stderr.decode()
+
+
+def test_an_init_hook_that_fails_answers_an_error_and_the_node_carries_on(plugin_dir):
+    folder = plugin_dir({"hook.py": "from gnode import handler\n"
+                         "@handler('init')\ndef start(node, msg):\n    raise RuntimeError('no start')\n",
+                         "echo.py": (ROOT / "handlers" / "echo.py").read_text()})
+    early = echo(2, "held before init")
+    done = run_node(line(early) + line(INIT) + line(echo(3, "after")), "--handlers", str(folder))
+    bodies = [m["body"] for m in output(done)]
+    assert bodies[0] == {"type": "error", "code": 13, "text": "RuntimeError: no start", "in_reply_to": 1, "msg_id": 0}
+    assert [b.get("echo") for b in bodies[1:]] == ["held before init", "after"]

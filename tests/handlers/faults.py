@@ -1,4 +1,5 @@
 """Handlers that misbehave on purpose, for the fixture tests."""
+import os
 import sys
 import time
 
@@ -65,3 +66,12 @@ def _interrupt():
 @handler("exit")
 def exit_(node, msg):
     sys.exit(5)
+
+
+@handler("raw_write")
+def raw_write(node, msg):
+    """Writes around print(): straight to file descriptor 1, and to sys.__stdout__."""
+    os.write(1, b"raw bytes on fd 1\n")
+    sys.__stdout__.write("text on sys.__stdout__\n")
+    sys.__stdout__.flush()
+    return {"type": "raw_write_ok"}
