@@ -354,11 +354,12 @@ class Node:
         self._loop = self._hub.loop
         self._ready = collections.deque()  # (handler, message) waiting for a worker
         self._takeover_armed = False  # a _take_over call is queued in the hub
+        self._workers = set()  # every worker greenlet, parked or not
         self._idle = []  # worker greenlets parked, waiting for more messages
         self._busy = 0  # messages handed to a worker and not finished yet
-        self._waiting = 0  # of those, how many wait for an answer in sync_rpc
+        self._handler_calls = set()  # AsyncResults that handlers (not background greenlets) wait on
         self._input_ended = False
-        self._settled = Event()  # poked when _busy or _waiting changes after input ended
+        self._settled = Event()  # poked, once input has ended, when a handler finishes or waits
         self._writer = None
         self._line_number = 0
 
@@ -404,6 +405,7 @@ class Node:
         is unknown.
         """
         seconds = self.rpc_timeout if timeout is None else timeout
+        in_handler = getcurrent() in self._workers
         msg_id = self._next_msg_id
         answer = AsyncResult()
         self._calls[msg_id] = answer  # before the request is written: the answer can't beat it
@@ -413,13 +415,14 @@ class Node:
         try:
             self._write(dest, body)
             timer.start(_expire, answer, update=True)  # update: never fire early
-            self._waiting += 1
-            if self._input_ended:
-                self._settled.set()
+            if in_handler:
+                self._handler_calls.add(answer)
+                if self._input_ended:
+                    self._settled.set()
             try:
                 reply = self._park_until(answer)
             finally:
-                self._waiting -= 1
+                self._handler_calls.discard(answer)
         finally:
             timer.close()
             del self._calls[msg_id]
@@ -582,7 +585,11 @@ class Node:
             self._worker().switch()
 
     def _worker(self):
-        return self._idle.pop() if self._idle else greenlet(self._work, self._hub)
+        if self._idle:
+            return self._idle.pop()
+        worker = greenlet(self._work, self._hub)
+        self._workers.add(worker)
+        return worker
 
     def _work(self):
         """A worker greenlet's life: handle queued messages one after another, park when
@@ -597,14 +604,15 @@ class Node:
                     self._arm_takeover()  # fires only once this worker stops
                 self._handle(fn, msg)
             if len(idle) >= MAX_IDLE_WORKERS:
-                return
+                break
             idle.append(me)
             try:
                 self._hub.switch()
             except BaseException:  # something woke a parked worker by mistake: retire it
                 log.exception("a parked worker was woken by an exception; retiring it")
                 idle.remove(me)
-                return
+                break
+        self._workers.discard(me)
 
     def _handle(self, fn, msg):
         """Run one handler and answer for it: the body it returns, or the error it raised."""
@@ -642,16 +650,17 @@ class Node:
 
     def _end_of_input(self):
         """stdin is closed, so no answer can come any more. Let each running handler
-        finish or reach a wait for an answer, abandon those waits silently, and flush."""
+        finish or reach a wait for an answer that has not come (it never will), abandon
+        those waits silently, and flush. Background greenlets are not waited for."""
         self._input_ended = True
         if self._held:
             log.warning("input ended before init: %d message(s) never handled", len(self._held))
         deadline = time.monotonic() + EXIT_GRACE
-        while self._busy > self._waiting:
+        while self._busy > sum(1 for answer in self._handler_calls if not answer.ready()):
             left = deadline - time.monotonic()
             if left <= 0:
                 log.warning("input ended; %d handler(s) still running after %gs are abandoned",
-                            self._busy - self._waiting, EXIT_GRACE)
+                            self._busy - len(self._handler_calls), EXIT_GRACE)
                 break
             self._settled.clear()
             self._settled.wait(left)

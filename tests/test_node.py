@@ -216,3 +216,15 @@ def test_an_init_hook_that_fails_answers_an_error_and_the_node_carries_on(plugin
     bodies = [m["body"] for m in output(done)]
     assert bodies[0] == {"type": "error", "code": 13, "text": "RuntimeError: no start", "in_reply_to": 1, "msg_id": 0}
     assert [b.get("echo") for b in bodies[1:]] == ["held before init", "after"]
+
+
+def test_at_end_of_input_a_background_call_does_not_cut_a_running_handler_short(plugin_dir):
+    folder = plugin_dir({"gossip.py": "import gevent\nfrom gnode import RPCError, handler\n"
+                         "def gossip(node):\n    while True:\n        try:\n"
+                         "            node.sync_rpc('n2', {'type': 'gossip'}, timeout=30)\n"
+                         "        except RPCError:\n            pass\n"
+                         "@handler('init')\ndef start(node, msg):\n    node.spawn(gossip, node)\n"
+                         "@handler('work')\ndef work(node, msg):\n    gevent.sleep(0.3)\n    return {'type': 'work_ok'}\n"})
+    work = {"src": "c1", "dest": "n1", "body": {"type": "work", "msg_id": 2}}
+    done = run_node(line(INIT) + line(work), "--handlers", str(folder))
+    assert [m["body"]["type"] for m in output(done)] == ["init_ok", "gossip", "work_ok"]
