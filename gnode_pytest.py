@@ -144,6 +144,8 @@ class NodeProcess:
         self.proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines = queue.Queue()  # stdout lines as bytes, then None at end of output
+        self.output_ended = False
+        self.input_closed = False
         self.stderr = []
         threading.Thread(target=self._read_stdout, daemon=True).start()
         self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
@@ -166,6 +168,7 @@ class NodeProcess:
             pass  # the node is gone; what it wrote before tells the story
 
     def close(self):
+        self.input_closed = True
         try:
             self.proc.stdin.close()
         except BrokenPipeError:
@@ -173,10 +176,14 @@ class NodeProcess:
 
     def next_line(self, timeout):
         """The next stdout line (bytes), or None at the end of output or after ``timeout`` seconds."""
+        if self.output_ended:
+            return None
         try:
-            return self.lines.get(timeout=max(timeout, 0))
+            line = self.lines.get(timeout=max(timeout, 0))
         except queue.Empty:
             return None
+        self.output_ended = line is None
+        return line
 
     def finish(self, timeout):
         """Wait for the exit; return its status, or None if the node had to be killed."""
@@ -209,7 +216,9 @@ def run_case(case, base_dir, command):
     if handlers is not None:
         for folder in [handlers] if isinstance(handlers, str) else handlers:
             args += ["--handlers", str((base_dir / folder).resolve())]
-    env = {**os.environ, **case.get("env", {})}
+    # A case says all it depends on: the caller's GNODE_ settings do not leak into it.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GNODE_")}
+    env.update(case.get("env", {}))
     node = NodeProcess(command + args, tempfile.gettempdir(), env)
     conversation = Conversation(exact)
     try:
@@ -232,6 +241,9 @@ def run_case(case, base_dir, command):
                 if line is not None:
                     conversation.unexpected(line, "during %d ms of expected quiet" % value)
                 time.sleep(max(0, deadline - time.monotonic()))
+        if not node.input_closed and (node.output_ended or node.proc.poll() is not None):
+            conversation.fail("the node exited before its input closed: under Maelstrom any exit "
+                              "fails the whole test")
         node.close()
         deadline = time.monotonic() + timeout
         while True:

@@ -22,8 +22,14 @@ def echo(msg_id, payload, src="c1"):
 def run_node(stdin_bytes, *args, env=None, timeout=10, command=None):
     """Run the node on the given input to its end; return the CompletedProcess."""
     return subprocess.run((command or [sys.executable, str(GNODE)]) + list(args), input=stdin_bytes,
-                          capture_output=True, timeout=timeout, cwd="/tmp",
-                          env={**os.environ, **(env or {})})
+                          capture_output=True, timeout=timeout, cwd="/tmp", env=node_env(env))
+
+
+def node_env(extra=None):
+    """The environment a test node runs with: the caller's, less any GNODE_ setting."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GNODE_")}
+    env.update(extra or {})
+    return env
 
 
 def output(completed):

@@ -85,3 +85,18 @@ def test_json_files_outside_a_fixtures_folder_are_left_alone_unless_named(pytest
     (pytester.path / "data.json").write_text(json.dumps({"cases": [{"name": "x", "input": [], "expected": []}]}))
     assert pytester.runpytest("-p", "gnode_pytest").ret == 5  # no tests collected
     pytester.runpytest("-p", "gnode_pytest", "data.json").assert_outcomes(passed=1)
+
+
+def test_a_node_that_exits_before_its_input_closes_fails_even_if_its_lines_matched(pytester):
+    script = pytester.path / "quitter.py"
+    script.write_text("import sys\nsys.stdin.readline()\nprint(%r, flush=True)\nsys.exit(0)\n" % json.dumps(INIT_OK))
+    write_fixture(pytester, [{"name": "quits", "steps": [{"send": INIT}, {"expect": INIT_OK}, {"quiet_ms": 300}]}])
+    result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", "%s %s" % (sys.executable, script))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the node exited before its input closed*"])
+
+
+def test_cases_do_not_inherit_gnode_settings_from_the_environment(pytester, monkeypatch):
+    monkeypatch.setenv("GNODE_HANDLERS", str(pytester.path / "nowhere"))
+    write_fixture(pytester, [{"name": "own settings", "input": [INIT], "expected": [INIT_OK]}])
+    pytester.runpytest("-p", "gnode_pytest").assert_outcomes(passed=1)

@@ -12,7 +12,7 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import GNODE, INIT, INIT_OK, ROOT, echo, line, run_node
+from helpers import GNODE, INIT, INIT_OK, ROOT, echo, line, node_env, run_node
 from gnode_pytest import maelstrom_problem
 
 MIB = 1 << 20
@@ -22,7 +22,7 @@ class Session:
     """The node on pipes, with raw stdout lines collected by a thread (optionally a slow one)."""
 
     def __init__(self, *args, read_delay=0.0):
-        self.proc = subprocess.Popen([sys.executable, str(GNODE)] + list(args), cwd="/tmp",
+        self.proc = subprocess.Popen([sys.executable, str(GNODE)] + list(args), cwd="/tmp", env=node_env(),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines = []
         self.arrived = threading.Condition()

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from helpers import GNODE, INIT, INIT_OK, ROOT, echo, line, output, run_node
+from helpers import GNODE, INIT, INIT_OK, ROOT, echo, line, node_env, output, run_node
 
 HANDLERS = str(ROOT / "handlers")
 TEST_HANDLERS = str(ROOT / "tests" / "handlers")
@@ -96,7 +96,7 @@ def test_an_init_hook_runs_with_the_node_id_known_and_init_ok_still_comes(plugin
 
 def _started_node():
     proc = subprocess.Popen([sys.executable, str(GNODE)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, cwd="/tmp")
+                            stderr=subprocess.PIPE, cwd="/tmp", env=node_env())
     proc.stdin.write(line(INIT))
     proc.stdin.flush()
     assert json.loads(proc.stdout.readline()) == INIT_OK
