@@ -57,7 +57,8 @@ SERVICES = ("lin-kv", "seq-kv", "lww-kv", "lin-tso")
 DEFAULT_RPC_TIMEOUT = 1.0  # seconds
 READ_SIZE = 65536  # one pipe's worth
 EXIT_GRACE = 5.0  # seconds a running handler gets after stdin closes (Maelstrom's client timeout)
-CLIENT_PATIENCE = 4.5  # seconds after which a Maelstrom client (timeout 5 s) may be gone: don't answer it
+CLIENT_PATIENCE = 4.0  # seconds after which a Maelstrom client (timeout 5 s) may be gone: don't answer it.
+# Counted from when we read the request, which can be later than when it was sent: hence the margin.
 MAX_IDLE_WORKERS = 64  # parked worker greenlets kept for later bursts of blocking handlers
 
 
@@ -263,7 +264,7 @@ class Writer:
         self._loop = loop
         self._on_closed = on_closed  # called once stdout's reader has gone (EPIPE)
         self._lines = []  # encoded lines not yet handed to the OS
-        self._backlog = b""  # bytes the OS would not take yet
+        self._backlog = bytearray()  # bytes the OS would not take yet
         self._scheduled = False
         self._writable = loop.io(fd, 2)
         self._drained = Event()
@@ -283,23 +284,21 @@ class Writer:
         self._drained.wait()
 
     def _flush(self):
-        lines = self._lines
-        if lines:
-            lines.append("")  # so the join ends with a newline
-            data = self._backlog + "\n".join(lines).encode()
+        backlog = self._backlog
+        if self._lines:
+            self._lines.append("")  # so the join ends with a newline
+            backlog += "\n".join(self._lines).encode()
             self._lines = []
-        else:
-            data = self._backlog  # empty too when drain() got here before the scheduled flush
-        try:
-            written = os.write(self._fd, data)
-        except BlockingIOError:
-            written = 0
-        except OSError:  # EPIPE or worse: nobody will read what we write
-            self._backlog = b""
-            self._on_closed()
-            return
-        self._backlog = data[written:]
-        if self._backlog:
+        if backlog:  # empty when drain() came before this scheduled flush
+            try:
+                del backlog[:os.write(self._fd, backlog)]  # cheap: a bytearray drops its head in place
+            except BlockingIOError:
+                pass
+            except OSError:  # EPIPE or worse: nobody will read what we write
+                backlog.clear()
+                self._on_closed()
+                return
+        if backlog:
             self._drained.clear()
             if not self._writable.active:
                 self._writable.start(self._flush)
@@ -457,6 +456,9 @@ class Node:
                            "a service, nor a sender seen so far" % (dest,))
         msg_id = self._next_msg_id
         body = _check_body(body)
+        if "msg_id" in body or ("in_reply_to" in body and in_reply_to is not None):
+            # a copy of the request, say: our in_reply_to and msg_id still go last
+            body = {k: v for k, v in body.items() if k != "msg_id" and (k != "in_reply_to" or in_reply_to is None)}
         if in_reply_to is None:
             body = {**body, "msg_id": msg_id}
         else:

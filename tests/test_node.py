@@ -228,3 +228,11 @@ def test_at_end_of_input_a_background_call_does_not_cut_a_running_handler_short(
     work = {"src": "c1", "dest": "n1", "body": {"type": "work", "msg_id": 2}}
     done = run_node(line(INIT) + line(work), "--handlers", str(folder))
     assert [m["body"]["type"] for m in output(done)] == ["init_ok", "gossip", "work_ok"]
+
+
+def test_init_ok_is_sent_however_long_the_init_hook_takes(plugin_dir):
+    # Maelstrom waits 10 s for init_ok, unlike its clients' 5 s: the late-answer rule spares init.
+    folder = plugin_dir({"slow.py": "import time\nfrom gnode import handler\n"
+                         "@handler('init')\ndef start(node, msg):\n    time.sleep(4.2)\n"})
+    done = run_node(line(INIT), "--handlers", str(folder))
+    assert output(done) == [INIT_OK], done.stderr.decode()

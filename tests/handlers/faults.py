@@ -75,3 +75,17 @@ def raw_write(node, msg):
     sys.__stdout__.write("text on sys.__stdout__\n")
     sys.__stdout__.flush()
     return {"type": "raw_write_ok"}
+
+
+@handler("copy_back")
+def copy_back(node, msg):
+    """The request's body, retyped: it carries the request's msg_id, which must not stay."""
+    body = dict(msg.body)
+    body["type"] = "copy_back_ok"
+    return body
+
+
+@handler("ask_service")
+def ask_service(node, msg):
+    """A read from Maelstrom's lin-kv service (the test plays it)."""
+    return {"type": "ask_service_ok", "answer": node.sync_rpc("lin-kv", {"type": "read", "key": msg.body["key"]})}
