@@ -6,7 +6,6 @@ import select
 import signal
 import subprocess
 import sys
-import time
 
 from helpers import GNODE, INIT, INIT_OK, ROOT, echo, line, node_env, output, run_node
 

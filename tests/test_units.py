@@ -34,7 +34,7 @@ def test_parse_keeps_src_dest_body_and_ignores_unknown_keys():
     ({"src": "c1", "dest": "n1", "body": {"msg_id": 1}}, '"type" is missing', True),
     ({"src": "c1", "dest": "n1", "body": {"type": 3, "msg_id": 1}}, '"type" is a number', True),
     ({"src": "c1", "dest": "n1", "body": {"type": "x", "msg_id": 1, "in_reply_to": "1"}}, '"in_reply_to" is a string', False),
-    ({"src": "c1", "dest": "n1", "body": {"type": "error", "msg_id": 1}, "dest": 3}, '"dest" is a number', False),
+    ({"src": "c1", "body": {"type": "error", "msg_id": 1}, "dest": 3}, '"dest" is a number', False),
 ])
 def test_parse_says_what_is_wrong_and_whether_it_can_be_answered(raw, problem, answerable):
     with pytest.raises(gnode.BadMessage) as caught:
