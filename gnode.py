@@ -513,8 +513,8 @@ class Node:
         self._end_of_input()
 
     def _hand_over(self, readable):
-        """The end of a chunk: its handlers run before anything more is read, so read-ahead
-        stays one chunk. The reader switches straight into a worker (or the hub) and is
+        """The end of a chunk: its handlers start before anything more is read (those that
+        do not block also finish). The reader switches straight into a worker (or the hub) and is
         switched back when ``readable`` has input, or, after a full chunk (more is surely
         waiting), on the hub's next turn. Waiting for input at once after a short read saves
         a read that would find nothing; switching straight to a worker saves a turn of the hub."""
