@@ -513,8 +513,9 @@ class Node:
         self._end_of_input()
 
     def _hand_over(self, readable):
-        """The end of a chunk: its handlers start before anything more is read (those that
-        do not block also finish). The reader switches straight into a worker (or the hub) and is
+        """The end of a chunk: its handlers get the floor. While none blocks they all run
+        before anything more is read; after one blocks, the rest are started by take-overs
+        while reading goes on. The reader switches straight into a worker (or the hub) and is
         switched back when ``readable`` has input, or, after a full chunk (more is surely
         waiting), on the hub's next turn. Waiting for input at once after a short read saves
         a read that would find nothing; switching straight to a worker saves a turn of the hub."""
