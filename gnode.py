@@ -215,10 +215,16 @@ def _kind(value):
         return "missing or null"
     name = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
             list: "an array", dict: "an object"}.get(type(value), type(value).__name__)
-    return "%s (%s)" % (name, _glimpse(json.dumps(value)))
+    return "%s (%s)" % (name, _glimpse(value, json.dumps))
 
 
-def _glimpse(text, limit=80):
+def _glimpse(value, show=repr, limit=80):
+    """``show(value)``, cut short, for a log line or an error text. It never fails: a value
+    can be nested too deeply to show."""
+    try:
+        text = show(value)
+    except RecursionError:
+        return "(nested too deeply to show)"
     return text if len(text) <= limit else text[:limit] + "...(%d chars)" % len(text)
 
 
@@ -244,9 +250,9 @@ encode = _make_encoder()
 def _check_body(body):
     if type(body) is not dict or type(body.get("type")) is not str:
         raise TypeError("a message body must be a dict with a string \"type\", not %s"
-                        % _glimpse(repr(body)))
+                        % _glimpse(body))
     if body["type"] == "error" and type(body.get("code")) is not int:
-        raise TypeError("an error body needs an integer \"code\", not %s" % _glimpse(repr(body)))
+        raise TypeError("an error body needs an integer \"code\", not %s" % _glimpse(body))
     return body
 
 
@@ -385,7 +391,7 @@ class Node:
             return
         if msg.answered:
             log.warning("refused a second answer to %s's msg_id %s: %s", msg.src, request_id,
-                        _glimpse(repr(body)))
+                        _glimpse(body))
             return
         late = time.monotonic() - msg.received
         if late > CLIENT_PATIENCE and msg.src[0] == "c" and msg.body.get("type") != "init":
@@ -546,7 +552,7 @@ class Node:
 
     def _bad_input(self, line, bad):
         log.warning("input line %d ignored: %s: %s", self._line_number, bad.problem,
-                    _glimpse(line.decode(errors="replace")))
+                    _glimpse(line.decode(errors="replace"), str))
         if bad.msg_id is not None:
             self._destinations.add(bad.src)
             self._start(_refuse_malformed(bad.problem), Message(bad.src, None, {"msg_id": bad.msg_id}))
@@ -559,7 +565,7 @@ class Node:
         answer = self._calls.get(body.get("in_reply_to"))
         if answer is not None and not answer.ready():  # ready: a duplicate, or its timer fired
             answer.set(body)
-        elif body["type"] != "error" and body["type"] in self._handlers:
+        elif body["type"] not in ("error", "init") and body["type"] in self._handlers:
             self._start(self._handlers[body["type"]], msg)
         else:
             log.info("dropped an answer that nothing waits for (late or duplicate): %s from %s "
@@ -628,7 +634,7 @@ class Node:
         except Timeout as e:
             self._answer_error(msg, TIMEOUT, "timed out: %s" % e)
         except BaseException as e:
-            log.exception("handler %s failed on %r", _where(fn), msg)
+            log.exception("handler %s failed on a %r message from %s", _where(fn), msg.body.get("type"), msg.src)
             self._answer_error(msg, CRASH, "%s: %s" % (type(e).__name__, e))
         finally:
             self._busy -= 1
@@ -659,11 +665,14 @@ class Node:
         if self._held:
             log.warning("input ended before init: %d message(s) never handled", len(self._held))
         deadline = time.monotonic() + EXIT_GRACE
-        while self._busy > sum(1 for answer in self._handler_calls if not answer.ready()):
+        while True:
+            running = self._busy - sum(1 for answer in self._handler_calls if not answer.ready())
+            if not running:
+                break
             left = deadline - time.monotonic()
             if left <= 0:
                 log.warning("input ended; %d handler(s) still running after %gs are abandoned",
-                            self._busy - len(self._handler_calls), EXIT_GRACE)
+                            running, EXIT_GRACE)
                 break
             self._settled.clear()
             self._settled.wait(left)
@@ -679,6 +688,8 @@ class Node:
 
 def _handle_init(node, msg):
     """The built-in handler of Maelstrom's first message: learn who we are, answer init_ok."""
+    if node.id is not None:
+        raise RPCError(MALFORMED_REQUEST, "already initialised as %s" % node.id)
     node_id, node_ids = msg.body.get("node_id"), msg.body.get("node_ids")
     if type(node_id) is not str or not node_id or type(node_ids) is not list \
             or not all(type(n) is str and n for n in node_ids):
@@ -737,6 +748,9 @@ def load_handlers(folders):
             if not name.endswith(".py") or name.startswith("_"):
                 continue
             path = os.path.join(folder, name)
+            loaded = sys.modules.get(name[:-3])
+            if os.path.realpath(getattr(loaded, "__file__", None) or "") == os.path.realpath(path):
+                continue  # a plugin before it imported it already
             spec = importlib.util.spec_from_file_location(_plugin_module_name(name[:-3], path), path)
             module = importlib.util.module_from_spec(spec)
             sys.modules[spec.name] = module

@@ -232,6 +232,7 @@ def run_case(case, base_dir, command):
             if kind == "send":
                 node.send(conversation.sent(value))
             elif kind == "close":
+                _check_still_running(node, conversation)
                 node.close()
             elif kind == "expect":
                 conversation.expect(value, node.next_line(timeout))
@@ -241,9 +242,8 @@ def run_case(case, base_dir, command):
                 if line is not None:
                     conversation.unexpected(line, "during %d ms of expected quiet" % value)
                 time.sleep(max(0, deadline - time.monotonic()))
-        if not node.input_closed and (node.output_ended or node.proc.poll() is not None):
-            conversation.fail("the node exited before its input closed: under Maelstrom any exit "
-                              "fails the whole test")
+        if not node.input_closed:
+            _check_still_running(node, conversation)
         node.close()
         deadline = time.monotonic() + timeout
         while True:
@@ -263,6 +263,12 @@ def run_case(case, base_dir, command):
         node.stop()
     if conversation.problems:
         raise CaseFailed("; ".join(conversation.problems), conversation.rows, node.stderr)
+
+
+def _check_still_running(node, conversation):
+    if node.output_ended or node.proc.poll() is not None:
+        conversation.fail("the node exited before its input closed: under Maelstrom any exit "
+                          "fails the whole test")
 
 
 class Conversation:

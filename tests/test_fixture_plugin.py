@@ -100,3 +100,13 @@ def test_cases_do_not_inherit_gnode_settings_from_the_environment(pytester, monk
     monkeypatch.setenv("GNODE_HANDLERS", str(pytester.path / "nowhere"))
     write_fixture(pytester, [{"name": "own settings", "input": [INIT], "expected": [INIT_OK]}])
     pytester.runpytest("-p", "gnode_pytest").assert_outcomes(passed=1)
+
+
+def test_an_early_exit_is_caught_also_when_the_case_closes_stdin_itself(pytester):
+    script = pytester.path / "quitter.py"
+    script.write_text("import sys\nsys.stdin.readline()\nprint(%r, flush=True)\nsys.exit(0)\n" % json.dumps(INIT_OK))
+    write_fixture(pytester, [{"name": "quits", "steps": [{"send": INIT}, {"expect": INIT_OK}, {"quiet_ms": 300},
+                                                         {"close": True}]}])
+    result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", "%s %s" % (sys.executable, script))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the node exited before its input closed*"])

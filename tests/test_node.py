@@ -235,3 +235,37 @@ def test_init_ok_is_sent_however_long_the_init_hook_takes(plugin_dir):
                          "@handler('init')\ndef start(node, msg):\n    time.sleep(4.2)\n"})
     done = run_node(line(INIT), "--handlers", str(folder))
     assert output(done) == [INIT_OK], done.stderr.decode()
+
+
+def test_a_plugin_can_import_a_sibling_that_comes_later_in_name_order(plugin_dir):
+    folder = plugin_dir({
+        "alpha.py": "from gnode import handler\nimport zeta\n"
+                    "@handler('a')\ndef a(node, msg):\n    return {'type': 'a_ok', 'z': zeta.VALUE}\n",
+        "zeta.py": "from gnode import handler\nVALUE = 26\n"
+                   "@handler('z')\ndef z(node, msg):\n    return {'type': 'z_ok'}\n"})
+    ask = {"src": "c1", "dest": "n1", "body": {"type": "a", "msg_id": 2}}
+    done = run_node(line(INIT) + line(ask), "--handlers", str(folder))
+    assert done.returncode == 0, done.stderr.decode()
+    assert output(done)[1]["body"] == {"type": "a_ok", "z": 26, "in_reply_to": 2, "msg_id": 1}
+
+
+def test_values_nested_just_shallow_enough_to_parse_cannot_kill_the_node():
+    # Deep enough that showing them in a log line or an error would overflow the stack.
+    lines = [line(INIT)]
+    for depth in range(975, 1000, 2):
+        lines.append(b'{"src":"c1","dest":"n1","body":' + b"[" * depth + b"]" * depth + b"}\n")
+        lines.append(b'{"src":"c1","dest":"n1","body":{"type":"echo","msg_id":%d,"echo":' % depth
+                     + b"[" * depth + b"]" * depth + b"}}\n")
+    done = run_node(b"".join(lines) + line(echo(5000, "alive")))
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1])["body"]["echo"] == "alive"
+
+
+def test_init_runs_once_an_init_answer_is_ignored_and_a_second_init_refused():
+    stray = {"src": "n2", "dest": "n1", "body": {"type": "init", "in_reply_to": 0, "node_id": "zz", "node_ids": ["zz"]}}
+    again = {"src": "c9", "dest": "n1", "body": {"type": "init", "msg_id": 1, "node_id": "zz", "node_ids": ["zz"]}}
+    done = run_node(line(INIT) + line(stray) + line(again) + line(echo(2, "still n1")))
+    out = output(done)
+    assert all(m["src"] == "n1" for m in out)
+    assert out[1]["body"] == {"type": "error", "code": 12, "text": "already initialised as n1", "in_reply_to": 1, "msg_id": 1}
+    assert out[2]["body"]["echo"] == "still n1"
