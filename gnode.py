@@ -206,7 +206,7 @@ def _parse_carefully(line):
     in_reply_to = body.get("in_reply_to")
     if in_reply_to is not None and type(in_reply_to) is not int:
         raise BadMessage('"in_reply_to" is %s, not an integer' % _kind(in_reply_to), src, msg_id)
-    return Message(src, dest, body)
+    return Message(intern(src), intern(dest), body)
 
 
 def _kind(value):
@@ -313,16 +313,15 @@ class Writer:
             self._scheduled = False
             self._drained.set()
 
-    def drain(self):
-        """Write everything still queued, waiting (this greenlet only) as long as it takes."""
-        if self._lines:
-            self._flush()
-        self._drained.wait()
-
     def flush_now(self):
-        """One last attempt that never waits, for when the process must end at once."""
+        """Hand the OS what it will take now, without waiting (as the process must end at once)."""
         if self._lines or self._backlog:
             self._flush()
+
+    def drain(self):
+        """Write everything still queued, waiting (this greenlet only) as long as it takes."""
+        self.flush_now()
+        self._drained.wait()
 
 
 # ---------------------------------------------------------------- the node
@@ -393,11 +392,12 @@ class Node:
             log.warning("refused a second answer to %s's msg_id %s: %s", msg.src, request_id,
                         _glimpse(body))
             return
-        late = time.monotonic() - msg.received
-        if late > CLIENT_PATIENCE and msg.src[0] == "c" and msg.body.get("type") != "init":
+        if msg.src[0] == "c" and time.monotonic() - msg.received > CLIENT_PATIENCE \
+                and msg.body.get("type") != "init":
             msg.answered = True
             log.warning("dropped the answer to client %s's msg_id %s: %.1fs after the request, "
-                        "the client has given up and may be gone", msg.src, request_id, late)
+                        "the client has given up and may be gone", msg.src, request_id,
+                        time.monotonic() - msg.received)
             return
         self._write(msg.src, body, request_id, msg.dest if self.id is None else self.id)
         msg.answered = True
