@@ -259,9 +259,10 @@ def _check_body(body):
 # ---------------------------------------------------------------- the writer
 
 class Writer:
-    """Owns stdout. Lines written during one turn of the event loop leave in one write
-    as soon as the loop is idle; a greenlet never waits for stdout. While the OS will
-    not take all we have (the process reading our stdout is behind), ``congested`` is
+    """Owns stdout; a greenlet never waits for it. Lines leave in one write when the node
+    is about to wait for input (``flush_now``), or at the latest at the end of the event
+    loop's turn they were written in.
+    While the OS will not take all we have (that process is behind), ``congested`` is
     true and the stdin loop waits (``wait_drained``) instead of reading more work: so
     memory stays bounded, and answers are not kept waiting behind a growing backlog."""
 
@@ -327,12 +328,7 @@ class Writer:
 # ---------------------------------------------------------------- the node
 
 _TIMED_OUT = object()  # what a sync_rpc timer puts in the AsyncResult the call waits on
-
-
-def _expire(answer):
-    # The answer may have come just before: the caller has not woken for it yet, keep it.
-    if not answer.ready():
-        answer.set(_TIMED_OUT)
+_NO_CALL = (None, None)  # (answer, caller) of a call nobody waits for
 
 
 class Node:
@@ -357,8 +353,10 @@ class Node:
         self._hub = gevent.get_hub()
         self._loop = self._hub.loop
         self._ready = collections.deque()  # (handler, message) waiting for a worker
+        self._woken = collections.deque()  # greenlets whose sync_rpc has its answer or timeout
         self._takeover_armed = False  # a _take_over call is queued in the hub
         self._workers = set()  # every worker greenlet, parked or not
+        self._nursery = None  # the greenlet that starts workers, once run() has begun
         self._idle = []  # worker greenlets parked, waiting for more messages
         self._busy = 0  # messages handed to a worker and not finished yet
         self._handler_calls = set()  # AsyncResults that handlers (not background greenlets) wait on
@@ -410,45 +408,47 @@ class Node:
         is unknown.
         """
         seconds = self.rpc_timeout if timeout is None else timeout
-        in_handler = getcurrent() in self._workers
+        caller = getcurrent()
+        if caller is self._hub:
+            raise RuntimeError("sync_rpc cannot wait in the hub: call it from a handler or a greenlet")
+        in_handler = caller in self._workers
         msg_id = self._next_msg_id
         answer = AsyncResult()
-        self._calls[msg_id] = answer  # before the request is written: the answer can't beat it
+        self._calls[msg_id] = (answer, caller)  # before the request is written: the answer can't beat it
         # The timeout is a plain timer that resolves the same AsyncResult: cheaper in time and
         # memory than gevent.Timeout, which throws an exception into the waiting greenlet.
         timer = self._loop.timer(seconds)
         try:
             self._write(dest, body)
-            timer.start(_expire, answer, update=True)  # update: never fire early
+            timer.start(self._expire, answer, caller, update=True)  # update: never fire early
             if in_handler:
                 self._handler_calls.add(answer)
                 if self._input_ended:
                     self._settled.set()
             try:
-                reply = self._park_until(answer)
+                while not answer.ready():
+                    self._pass_on()
+            except BaseException:  # thrown out of the wait (a handler's own gevent.Timeout, say)
+                if caller in self._woken:  # after its answer came: it must not be resumed now
+                    self._woken.remove(caller)
+                raise
             finally:
                 self._handler_calls.discard(answer)
         finally:
             timer.close()
             del self._calls[msg_id]
+        reply = answer.value
         if reply is _TIMED_OUT:
             raise RPCTimeout("no answer from %s to msg_id %d within %gs" % (dest, msg_id, seconds))
         if reply.get("type") == "error":
             raise RPCError(reply.get("code"), reply.get("text", ""), reply)
         return reply
 
-    def _park_until(self, answer):
-        """Wait, this greenlet only, until ``answer`` is resolved; return its value. Parking
-        on the hub directly rather than in AsyncResult.get() saves a kilobyte of saved
-        C stack per waiting call."""
-        wake = getcurrent().switch
-        answer.rawlink(wake)
-        try:
-            while not answer.ready():
-                self._hub.switch()
-        finally:
-            answer.unlink(wake)
-        return answer.value
+    def _expire(self, answer, caller):
+        # The answer may have come just before: the caller has not woken for it yet, keep it.
+        if not answer.ready():
+            answer.set(_TIMED_OUT)
+            self._wake(caller)
 
     def spawn(self, fn, *args):
         """Run ``fn(*args)`` in a greenlet of its own; an exception in it is logged, never fatal."""
@@ -481,6 +481,8 @@ class Node:
         Returns when it is time to exit.
         """
         self._writer = Writer(out_fd, self._loop, self._output_closed)
+        self._nursery = greenlet(self._start_workers, self._hub)
+        self._nursery.switch(getcurrent())
         read, wait_readable = os.read, self._hub.wait
         readable = self._loop.io(in_fd, 1)
         receive = self._receive
@@ -519,19 +521,18 @@ class Node:
         self._end_of_input()
 
     def _hand_over(self, readable):
-        """The end of a chunk: its handlers get the floor. While none blocks they all run
-        before anything more is read; after one blocks, the rest are started by take-overs
-        while reading goes on. The reader switches straight into a worker (or the hub) and is
-        switched back when ``readable`` has input, or, after a full chunk (more is surely
-        waiting), on the hub's next turn. Waiting for input at once after a short read saves
-        a read that would find nothing; switching straight to a worker saves a turn of the hub."""
+        """The end of a chunk: its handlers get the floor. They run one after another
+        (``_pass_on``) before anything more is read, each that blocks leaving the rest to
+        another worker. The reader is switched back when ``readable`` has input, or, after a
+        full chunk (more is surely waiting), on the hub's next turn. Waiting for input at once
+        after a short read saves a read that would find nothing."""
         me = getcurrent()
         if readable is not None:
             readable.start(me.switch)
         else:
             self._loop.run_callback(me.switch)
         try:
-            (self._worker() if self._ready else self._hub).switch()
+            self._pass_on()
         finally:
             if readable is not None:
                 readable.stop()
@@ -562,9 +563,10 @@ class Node:
         for (to a send, or late, or a duplicate) goes to the handler of its type if there
         is one, and is dropped otherwise; an error is never handled, so never answered."""
         body = msg.body
-        answer = self._calls.get(body.get("in_reply_to"))
+        answer, caller = self._calls.get(body.get("in_reply_to"), _NO_CALL)
         if answer is not None and not answer.ready():  # ready: a duplicate, or its timer fired
             answer.set(body)
+            self._wake(caller)
         elif body["type"] not in ("error", "init") and body["type"] in self._handlers:
             self._start(self._handlers[body["type"]], msg)
         else:
@@ -581,42 +583,80 @@ class Node:
         self._busy += 1
         self._ready.append((fn, msg))
 
+    def _wake(self, caller):
+        """``caller``'s sync_rpc has its answer (or its timeout): queue it to be resumed."""
+        self._woken.append(caller)
+        self._arm_takeover()
+
+    def _pass_on(self):
+        """The calling greenlet parks: switch straight to what can run next (a call whose
+        answer came, or a worker for the next message), without a turn of the hub. Only
+        when there is nothing left to do does the hub get the floor, to wait for input and
+        timers, and what the node has to say is written out first, at once."""
+        runnable = self._next_runnable()
+        if runnable is None:
+            self._writer.flush_now()
+            runnable = self._hub
+        runnable.switch()
+
+    def _next_runnable(self):
+        if self._woken:
+            runnable = self._woken.popleft()
+        elif self._ready:
+            runnable = self._worker()
+        else:
+            return None
+        if self._woken or self._ready:
+            self._arm_takeover()  # in case ``runnable`` blocks on something else than us
+        return runnable
+
     def _arm_takeover(self):
         if not self._takeover_armed:
             self._takeover_armed = True
             self._loop.run_callback(self._take_over)
 
     def _take_over(self):
-        """Runs in the hub, so whichever worker was draining the queue has stopped: it
-        finished the queue, or its handler blocks. Work left over goes to another worker."""
+        """Runs in the hub, so whichever greenlet was working through the queues has
+        stopped without passing them on (its handler waits on something of gevent's, a
+        sleep, a lock): what is left goes on from here."""
         self._takeover_armed = False
-        if self._ready:
-            self._worker().switch()
+        runnable = self._next_runnable()
+        if runnable is not None:
+            runnable.switch()
 
     def _worker(self):
-        if self._idle:
-            return self._idle.pop()
-        worker = greenlet(self._work, self._hub)
-        self._workers.add(worker)
-        return worker
+        """A greenlet to handle queued messages: a parked worker, or a new one (switching to
+        the nursery starts one)."""
+        return self._idle.pop() if self._idle else self._nursery
+
+    def _start_workers(self, starter):
+        """The nursery's life: each switch to it starts one more worker. A new greenlet
+        inherits the Python recursion depth of whatever first switches into it; handing
+        over happens deep in parked calls' stacks, so workers are started from here, where
+        the stack is shallow, or a burst of blocked handlers would add up to a RecursionError."""
+        starter.switch()
+        while True:
+            worker = greenlet(self._work, self._hub)
+            self._workers.add(worker)
+            worker.switch()
 
     def _work(self):
         """A worker greenlet's life: handle queued messages one after another, park when
         the queue is empty, be woken for more. A handler that blocks keeps its worker,
         and the rest of the queue is taken over by another, so every message runs in a
         greenlet of its own while it runs, yet a flood needs no new greenlet per message."""
-        ready, idle, me = self._ready, self._idle, getcurrent()
+        ready, woken, idle, me = self._ready, self._woken, self._idle, getcurrent()
         while True:
             while ready:
                 fn, msg = ready.popleft()
-                if ready:
-                    self._arm_takeover()  # fires only once this worker stops
+                if ready or woken:
+                    self._arm_takeover()  # in case this handler blocks on something else than us
                 self._handle(fn, msg)
             if len(idle) >= MAX_IDLE_WORKERS:
                 break
             idle.append(me)
             try:
-                self._hub.switch()
+                self._pass_on()
             except BaseException:  # something woke a parked worker by mistake: retire it
                 log.exception("a parked worker was woken by an exception; retiring it")
                 idle.remove(me)

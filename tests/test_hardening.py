@@ -293,6 +293,10 @@ def test_after_10000_timeouts_the_pending_call_table_is_empty_and_memory_is_give
     node = gnode.Node({"proxy": proxy}, rpc_timeout=0.5)
     memory = {}
 
+    def send(to_node, data):
+        to_node.write(data)
+        to_node.flush()
+
     def play():
         """Maelstrom's side, in a thread: two rounds of 10,000 unanswered proxies."""
         with os.fdopen(feed, "wb") as to_node, os.fdopen(drain, "rb") as from_node:
@@ -304,9 +308,12 @@ def test_after_10000_timeouts_the_pending_call_table_is_empty_and_memory_is_give
                     gc.collect()
                     memory["before"] = tracemalloc.get_traced_memory()[0]
                     tracemalloc.reset_peak()
-                to_node.write(b"".join(line(_proxy(i, i)) for i in range(1, count + 1)))
-                to_node.flush()
+                # Written by a thread of its own while this one reads, as Maelstrom does: the
+                # node stops reading stdin while nobody reads what it writes.
+                sender = threading.Thread(target=send, args=(to_node, b"".join(line(_proxy(i, i)) for i in range(1, count + 1))))
+                sender.start()
                 codes = [json.loads(from_node.readline())["body"].get("code") for _ in range(2 * count)]
+                sender.join()
                 assert codes.count(0) == count
             gc.collect()
             memory["after"], memory["peak"] = tracemalloc.get_traced_memory()
