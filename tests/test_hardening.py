@@ -3,6 +3,7 @@ flight. Each test drives the real node process on pipes; what it checks is what 
 Maelstrom run needs: every stdout line acceptable, nothing lost, memory bounded, the
 node alive afterwards."""
 import json
+import os
 import random
 import subprocess
 import sys
@@ -222,6 +223,34 @@ def test_a_flood_of_100000_requests_is_all_answered_in_memory_that_does_not_grow
     small, large = _flood(10_000), _flood(100_000)
     # Reading is paced by the work, so ten times the input costs no more than a little memory.
     assert large - small < 16 * MIB, "peak RSS %d MiB for 10k, %d MiB for 100k" % (small // MIB, large // MIB)
+
+
+def test_a_busy_node_writes_its_first_answers_while_it_works_on_the_rest(plugin_dir, tmp_path):
+    # 40 echoes, then a handler that holds the node (a blocking read of a FIFO: no greenlet
+    # switch, so the node cannot fall idle) until the test has seen the first 32 answers.
+    # A node that wrote only once it fell idle would never show them: this would time out.
+    release = tmp_path / "release"
+    os.mkfifo(release)
+    folder = plugin_dir({"hold.py": (
+        "from gnode import handler\n"
+        "@handler('hold')\n"
+        "def hold(node, msg):\n"
+        "    with open(msg.body['fifo']) as fifo:\n"
+        "        fifo.read()\n"
+        "    return {'type': 'hold_ok'}\n")})
+    session = Session("--handlers", str(ROOT / "handlers"), "--handlers", str(folder))
+    hold = {"src": "c2", "dest": "n1", "body": {"type": "hold", "msg_id": 1, "fifo": str(release)}}
+    session.write(line(INIT) + b"".join(line(echo(k, k)) for k in range(1, 41)) + line(hold))
+    try:
+        early = session.wait_for(1 + 31, timeout=20)
+    finally:
+        with open(release, "w") as fifo:
+            fifo.write("go")
+    assert early[0] == INIT_OK and [m["body"]["echo"] for m in early[1:]] == list(range(1, 32))
+    out = session.wait_for(1 + 40 + 1)
+    assert out[-1]["body"] == {"type": "hold_ok", "in_reply_to": 1, "msg_id": 41}
+    status, _, stderr = session.close()
+    assert status == 0, stderr[-2000:]
 
 
 def test_a_slow_reader_of_stdout_loses_nothing_and_the_node_stops_reading_instead_of_buffering():
