@@ -334,6 +334,10 @@ class Writer:
 # ---------------------------------------------------------------- the node
 
 _TIMED_OUT = object()  # what a sync_rpc timer puts in the AsyncResult the call waits on
+class _Worker(greenlet):
+    """A greenlet that handles messages (``Node._work``): its calls are a handler's."""
+
+
 _RETIRE = object()  # what the retirer hands a parked worker to make it end
 _NO_CALL = (None, None)  # (answer, caller) of a call nobody waits for
 
@@ -362,12 +366,11 @@ class Node:
         self._ready = collections.deque()  # (handler, message) waiting for a worker
         self._woken = collections.deque()  # greenlets whose sync_rpc has its answer or timeout
         self._takeover_armed = False  # a _take_over call is queued in the hub
-        self._workers = set()  # every worker greenlet, parked or not
         self._nursery = None  # the greenlet that starts workers, once run() has begun
         self._idle = collections.deque()  # worker greenlets parked, waiting for more messages
         self._retirer = self._loop.timer(RETIRE_EVERY, RETIRE_EVERY)  # runs while too many are idle
         self._busy = 0  # messages handed to a worker and not finished yet
-        self._handler_calls = set()  # AsyncResults that handlers (not background greenlets) wait on
+        self._on_timer = self._expire  # bound once: a bound method per call would cost 64 bytes each
         self._input_ended = False
         self._settled = Event()  # poked, once input has ended, when a handler finishes or waits
         self._writer = None
@@ -419,20 +422,17 @@ class Node:
         caller = getcurrent()
         if caller is self._hub:
             raise RuntimeError("sync_rpc cannot wait in the hub: call it from a handler or a greenlet")
-        in_handler = caller in self._workers
         msg_id = self._next_msg_id
         answer = AsyncResult()
-        self._calls[msg_id] = (answer, caller)  # before the request is written: the answer can't beat it
+        call = self._calls[msg_id] = (answer, caller)  # before the request is written: the answer can't beat it
         # The timeout is a plain timer that resolves the same AsyncResult: cheaper in time and
         # memory than gevent.Timeout, which throws an exception into the waiting greenlet.
         timer = self._loop.timer(seconds)
         try:
             self._write(dest, body)
-            timer.start(self._expire, answer, caller, update=True)  # update: never fire early
-            if in_handler:
-                self._handler_calls.add(answer)
-                if self._input_ended:
-                    self._settled.set()
+            timer.start(self._on_timer, call, update=True)  # update: never fire early
+            if self._input_ended:
+                self._settled.set()
             try:
                 while not answer.ready():
                     self._pass_on()
@@ -440,8 +440,6 @@ class Node:
                 if caller in self._woken:  # after its answer came: it must not be resumed now
                     self._woken.remove(caller)
                 raise
-            finally:
-                self._handler_calls.discard(answer)
         finally:
             timer.close()
             del self._calls[msg_id]
@@ -452,8 +450,9 @@ class Node:
             raise RPCError(reply.get("code"), reply.get("text", ""), reply)
         return reply
 
-    def _expire(self, answer, caller):
+    def _expire(self, call):
         # The answer may have come just before: the caller has not woken for it yet, keep it.
+        answer, caller = call
         if not answer.ready():
             answer.set(_TIMED_OUT)
             self._wake(caller)
@@ -644,9 +643,7 @@ class Node:
         the stack is shallow, or a burst of blocked handlers would add up to a RecursionError."""
         starter.switch()
         while True:
-            worker = greenlet(self._work, self._hub)
-            self._workers.add(worker)
-            worker.switch()
+            _Worker(self._work, self._hub).switch()
 
     def _work(self):
         """A worker greenlet's life: handle queued messages one after another, park when
@@ -670,7 +667,6 @@ class Node:
                 log.exception("a parked worker was woken by an exception; retiring it")
                 idle.remove(me)
                 break
-        self._workers.discard(me)
 
     def _retire_idle_workers(self):
         """The retirer's tick, in the hub: a burst of blocking handlers has left more parked
@@ -726,7 +722,8 @@ class Node:
             log.warning("input ended before init: %d message(s) never handled", len(self._held))
         deadline = time.monotonic() + EXIT_GRACE
         while True:
-            running = self._busy - sum(1 for answer in self._handler_calls if not answer.ready())
+            running = self._busy - sum(1 for answer, caller in self._calls.values()
+                                       if type(caller) is _Worker and not answer.ready())
             if not running:
                 break
             left = deadline - time.monotonic()
