@@ -89,3 +89,62 @@ def test_maelstrom_problem_finds_what_maelstrom_would_reject(raw, problem):
 def test_maelstrom_problem_accepts_a_good_line():
     assert gnode_pytest.maelstrom_problem(b'{"src": "n1", "dest": "lin-kv", "body": {"type": "read", "key": 1, "msg_id": 4}}\n',
                                           "n1", {"lin-kv"}) is None
+
+
+def test_a_call_thrown_out_of_its_wait_after_its_answer_came_is_not_resumed_later():
+    """The scheduler, in-process: a handler's call is answered, so its worker is queued to
+    be resumed, but before its turn an exception is thrown into its wait (as a gevent.Timeout
+    of the handler's own can be). The worker must drop out of the queue: resumed later, when
+    it is parked for the next message, it would be parked twice and run two messages at once."""
+    import os
+
+    import gevent
+    from greenlet import getcurrent
+
+    waiting = []
+
+    def wait(node, msg):
+        waiting.append(getcurrent())
+        return {"type": "wait_ok", "answer": node.sync_rpc("n2", {"type": "ping"}, timeout=30)}
+
+    node_in, feed = os.pipe()
+    drain, node_out = os.pipe()
+    for fd in (node_in, node_out, feed, drain):
+        os.set_blocking(fd, False)
+    node = gnode.Node({"wait": wait})
+    running = gevent.spawn(node.run, node_in, node_out)
+    os.write(feed, json.dumps({"src": "c0", "dest": "n1", "body": {
+        "type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1", "n2"]}}).encode() + b"\n")
+    os.write(feed, b'{"src": "c1", "dest": "n1", "body": {"type": "wait", "msg_id": 2}}\n')
+    while not waiting:
+        gevent.sleep(0.01)
+    worker = waiting[0]
+    # The answer, handed to the node directly so that nothing runs before the throw.
+    node._receive(b'{"src": "n2", "dest": "n1", "body": {"type": "pong", "in_reply_to": 1}}')
+    assert list(node._woken) == [worker]
+    gevent.get_hub().loop.run_callback(getcurrent().switch)  # the test's turn again once the node waits
+    worker.throw(ValueError("thrown into the wait"))
+    assert worker not in node._woken and list(node._idle).count(worker) == 1
+    os.close(feed)
+    running.join(10)
+    out = os.read(drain, 1 << 16).decode().splitlines()
+    assert json.loads(out[-1])["body"]["code"] == gnode.CRASH
+    os.close(drain)
+
+
+def test_sync_rpc_refuses_to_wait_in_the_hub():
+    # A call made from a raw loop callback has nowhere to park: it must say so, not spin.
+    import gevent
+
+    node = gnode.Node({})
+    caught = []
+
+    def in_the_hub():
+        try:
+            node.sync_rpc("n2", {"type": "ping"})
+        except RuntimeError as e:
+            caught.append(str(e))
+
+    gevent.get_hub().loop.run_callback(in_the_hub)
+    gevent.sleep(0)
+    assert caught and "hub" in caught[0]
