@@ -334,12 +334,12 @@ class Writer:
 # ---------------------------------------------------------------- the node
 
 _TIMED_OUT = object()  # what a sync_rpc timer puts in the AsyncResult the call waits on
+_NO_CALL = (None, None)  # (answer, caller) of a call nobody waits for
+_RETIRE = object()  # what the retirer hands a parked worker to make it end
+
+
 class _Worker(greenlet):
     """A greenlet that handles messages (``Node._work``): its calls are a handler's."""
-
-
-_RETIRE = object()  # what the retirer hands a parked worker to make it end
-_NO_CALL = (None, None)  # (answer, caller) of a call nobody waits for
 
 
 class Node:
@@ -358,7 +358,7 @@ class Node:
         handlers["init"] = _handle_init
         self._handlers = handlers
         self._next_msg_id = 0  # every message we send takes the next one
-        self._calls = {}  # msg_id -> AsyncResult of the sync_rpc waiting for that answer
+        self._calls = {}  # msg_id -> (AsyncResult, caller greenlet) of a sync_rpc waiting for it
         self._destinations = set()  # where Maelstrom lets us send: nodes, services, senders seen
         self._held = []  # messages that came before init; None once init is done
         self._hub = gevent.get_hub()
@@ -422,12 +422,13 @@ class Node:
         caller = getcurrent()
         if caller is self._hub:
             raise RuntimeError("sync_rpc cannot wait in the hub: call it from a handler or a greenlet")
+        # The timeout is a plain timer that resolves the same AsyncResult: cheaper in time and
+        # memory than gevent.Timeout, which throws an exception into the waiting greenlet.
+        # Made first, so that a timeout that is not a number fails before anything is recorded.
+        timer = self._loop.timer(seconds)
         msg_id = self._next_msg_id
         answer = AsyncResult()
         call = self._calls[msg_id] = (answer, caller)  # before the request is written: the answer can't beat it
-        # The timeout is a plain timer that resolves the same AsyncResult: cheaper in time and
-        # memory than gevent.Timeout, which throws an exception into the waiting greenlet.
-        timer = self._loop.timer(seconds)
         try:
             self._write(dest, body)
             timer.start(self._on_timer, call, update=True)  # update: never fire early

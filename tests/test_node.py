@@ -269,3 +269,14 @@ def test_init_runs_once_an_init_answer_is_ignored_and_a_second_init_refused():
     assert all(m["src"] == "n1" for m in out)
     assert out[1]["body"] == {"type": "error", "code": 12, "text": "already initialised as n1", "in_reply_to": 1, "msg_id": 1}
     assert out[2]["body"]["echo"] == "still n1"
+
+
+def test_a_call_whose_timeout_is_not_a_number_fails_and_leaves_no_call_pending():
+    # Had the failed call stayed in the table of pending calls, the end of input would count
+    # a handler still waiting and hold the exit for its 5 s grace ("abandoned" on stderr).
+    call = {"src": "c1", "dest": "n1", "body": {"type": "proxy_within", "msg_id": 2, "target": "n2",
+                                                 "timeout": "1", "inner": {"type": "echo", "echo": "a"}}}
+    done = run_node(line(INIT) + line(call), "--handlers", HANDLERS, "--handlers", TEST_HANDLERS, timeout=20)
+    answers = output(done)
+    assert len(answers) == 2 and answers[1]["body"]["code"] == 13 and "TypeError" in answers[1]["body"]["text"]
+    assert done.returncode == 0 and "abandoned" not in done.stderr.decode()
