@@ -334,6 +334,7 @@ class Writer:
 # ---------------------------------------------------------------- the node
 
 _TIMED_OUT = object()  # what a sync_rpc timer puts in the AsyncResult the call waits on
+_FOREVER = float("inf")
 _NO_CALL = (None, None)  # (answer, caller) of a call nobody waits for
 _RETIRE = object()  # what the retirer hands a parked worker to make it end
 
@@ -419,12 +420,13 @@ class Node:
         is unknown.
         """
         seconds = self.rpc_timeout if timeout is None else timeout
+        if not 0 < seconds < _FOREVER:  # NaN too: it would break the loop's heap of timers
+            raise ValueError("a sync_rpc timeout must be a positive number of seconds, not %r" % (seconds,))
         caller = getcurrent()
         if caller is self._hub:
             raise RuntimeError("sync_rpc cannot wait in the hub: call it from a handler or a greenlet")
         # The timeout is a plain timer that resolves the same AsyncResult: cheaper in time and
         # memory than gevent.Timeout, which throws an exception into the waiting greenlet.
-        # Made first, so that a timeout that is not a number fails before anything is recorded.
         timer = self._loop.timer(seconds)
         msg_id = self._next_msg_id
         answer = AsyncResult()

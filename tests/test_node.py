@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from helpers import GNODE, INIT, INIT_OK, ROOT, echo, line, node_env, output, run_node
 
 HANDLERS = str(ROOT / "handlers")
@@ -271,12 +273,17 @@ def test_init_runs_once_an_init_answer_is_ignored_and_a_second_init_refused():
     assert out[2]["body"]["echo"] == "still n1"
 
 
-def test_a_call_whose_timeout_is_not_a_number_fails_and_leaves_no_call_pending():
+@pytest.mark.parametrize("timeout, error", [("1", "TypeError"), (0, "ValueError"), (-1, "ValueError")])
+def test_a_call_whose_timeout_is_not_a_positive_number_fails_and_leaves_no_call_pending(timeout, error):
     # Had the failed call stayed in the table of pending calls, the end of input would count
     # a handler still waiting and hold the exit for its 5 s grace ("abandoned" on stderr).
     call = {"src": "c1", "dest": "n1", "body": {"type": "proxy_within", "msg_id": 2, "target": "n2",
-                                                 "timeout": "1", "inner": {"type": "echo", "echo": "a"}}}
-    done = run_node(line(INIT) + line(call), "--handlers", HANDLERS, "--handlers", TEST_HANDLERS, timeout=20)
+                                                 "timeout": timeout, "inner": {"type": "echo", "echo": "a"}}}
+    short = {"src": "c1", "dest": "n1", "body": {"type": "proxy_within", "msg_id": 3, "target": "n2",
+                                                  "timeout": 0.1, "inner": {"type": "echo", "echo": "b"}}}
+    done = run_node(line(INIT) + line(call) + line(short), "--handlers", HANDLERS, "--handlers", TEST_HANDLERS,
+                    timeout=20)
     answers = output(done)
-    assert len(answers) == 2 and answers[1]["body"]["code"] == 13 and "TypeError" in answers[1]["body"]["text"]
+    assert answers[1]["body"]["code"] == 13 and error in answers[1]["body"]["text"], answers
+    assert answers[-1]["dest"] == "n2" and answers[-1]["body"]["echo"] == "b"  # the next call goes out
     assert done.returncode == 0 and "abandoned" not in done.stderr.decode()

@@ -148,3 +148,12 @@ def test_sync_rpc_refuses_to_wait_in_the_hub():
     gevent.get_hub().loop.run_callback(in_the_hub)
     gevent.sleep(0)
     assert caught and "hub" in caught[0]
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), 0, -1])
+def test_sync_rpc_refuses_a_timeout_that_is_not_a_positive_number_before_it_sends(timeout):
+    # A NaN deadline in the loop's heap of timers would stop every later timer firing.
+    node = gnode.Node({})
+    with pytest.raises(ValueError, match="positive number of seconds"):
+        node.sync_rpc("n2", {"type": "ping"}, timeout=timeout)
+    assert node._calls == {} and node._next_msg_id == 0
