@@ -222,11 +222,13 @@ def _kind(value):
 
 def _glimpse(value, show=repr, limit=80):
     """``show(value)``, cut short, for a log line or an error text. It never fails: a value
-    can be nested too deeply to show."""
+    can be nested too deeply to show, or be of a class whose repr raises."""
     try:
         text = show(value)
     except RecursionError:
         return "(nested too deeply to show)"
+    except Exception as e:
+        return "(cannot be shown: %s)" % type(e).__name__
     return text if len(text) <= limit else text[:limit] + "...(%d chars)" % len(text)
 
 
@@ -436,6 +438,9 @@ class Node:
             timer.start(self._on_timer, call, update=True)  # update: never fire early
             if self._input_ended:
                 self._settled.set()
+            wake = None if type(caller) is _Worker else caller.switch  # see _wake
+            if wake is not None:
+                answer.rawlink(wake)
             try:
                 while not answer.ready():
                     self._pass_on()
@@ -443,6 +448,9 @@ class Node:
                 if caller in self._woken:  # after its answer came: it must not be resumed now
                     self._woken.remove(caller)
                 raise
+            finally:
+                if wake is not None:
+                    answer.unlink(wake)
         finally:
             timer.close()
             del self._calls[msg_id]
@@ -594,9 +602,14 @@ class Node:
         self._ready.append((fn, msg))
 
     def _wake(self, caller):
-        """``caller``'s sync_rpc has its answer (or its timeout): queue it to be resumed."""
-        self._woken.append(caller)
-        self._arm_takeover()
+        """``caller``'s sync_rpc has its answer (or its timeout): a worker is queued, to be
+        switched to by the next greenlet that parks. Any other greenlet (the user's own,
+        spawned) is linked to the AsyncResult instead, and gevent resumes it from the hub,
+        as it would after any wait: whatever it does next, even dying of an exception,
+        then happens in the hub, not in some other greenlet's place."""
+        if type(caller) is _Worker:
+            self._woken.append(caller)
+            self._arm_takeover()
 
     def _pass_on(self):
         """The calling greenlet parks: switch straight to what can run next (a call whose
@@ -688,13 +701,8 @@ class Node:
             body = fn(self, msg)
             if body is not None:
                 self.reply(msg, body)
-        except RPCError as e:
-            self._answer_error(msg, e.code, e.text)
-        except Timeout as e:
-            self._answer_error(msg, TIMEOUT, "timed out: %s" % e)
         except BaseException as e:
-            log.exception("handler %s failed on a %r message from %s", _where(fn), msg.body.get("type"), msg.src)
-            self._answer_error(msg, CRASH, "%s: %s" % (type(e).__name__, e))
+            self._answer_error(msg, *_error_answer(fn, msg, e))
         finally:
             self._busy -= 1
             if self._input_ended:
@@ -702,8 +710,8 @@ class Node:
 
     def _answer_error(self, msg, code, text):
         if type(code) is not int:
-            log.warning("error code %r is not an integer; answering code %d", code, CRASH)
-            code, text = CRASH, "%s (code was %r)" % (text, code)
+            log.warning("error code %s is not an integer; answering code %d", _glimpse(code), CRASH)
+            code, text = CRASH, "%s (code was %s)" % (text, _glimpse(code))
         try:
             self.reply(msg, {"type": "error", "code": code, "text": str(text)})
         except Exception:
@@ -764,6 +772,21 @@ def _handle_init(node, msg):
         if node._held is not None:
             node._release_held()
     node.reply(msg, {"type": "init_ok"})
+
+
+def _error_answer(fn, msg, e):
+    """(code, text) of the answer for what handler ``fn`` raised: its RPCError's, code 0 for a
+    gevent.Timeout, else code 13 with the traceback on stderr. It never fails, whatever the
+    exception does when it is shown: the message must be answered and the worker live on."""
+    try:
+        if isinstance(e, RPCError):
+            return e.code, str(e.text)
+        if isinstance(e, Timeout):
+            return TIMEOUT, "timed out: %s" % e
+        log.exception("handler %s failed on a %r message from %s", _where(fn), msg.body.get("type"), msg.src)
+        return CRASH, "%s: %s" % (type(e).__name__, e)
+    except Exception:
+        return CRASH, type(e).__name__
 
 
 def _refuse_malformed(problem):

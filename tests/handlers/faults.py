@@ -89,3 +89,33 @@ def copy_back(node, msg):
 def ask_service(node, msg):
     """A read from Maelstrom's lin-kv service (the test plays it)."""
     return {"type": "ask_service_ok", "answer": node.sync_rpc("lin-kv", {"type": "read", "key": msg.body["key"]})}
+
+
+@handler("background_call_fails")
+def background_call_fails(node, msg):
+    """A call in a raw greenlet (gevent.spawn_raw: the hub is its parent), then a bug."""
+    def call_then_fail():
+        node.sync_rpc(msg.body["target"], {"type": "ping"}, timeout=5)
+        raise KeyError("a bug in background code")
+    gevent.spawn_raw(call_then_fail)
+    return {"type": "background_call_fails_ok"}
+
+
+class Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("this exception cannot be shown")
+
+
+@handler("unprintable")
+def unprintable(node, msg):
+    raise Unprintable()
+
+
+class HalfMadeError(RPCError):
+    def __init__(self):  # never calls RPCError.__init__: no code, no text
+        pass
+
+
+@handler("half_made_error")
+def half_made_error(node, msg):
+    raise HalfMadeError()
