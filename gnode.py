@@ -277,7 +277,7 @@ class Writer:
         self._on_closed = on_closed  # called once stdout's reader has gone (EPIPE)
         self._lines = []  # encoded lines not yet handed to the OS
         self._backlog = bytearray()  # bytes the OS would not take yet
-        self._scheduled = False
+        self._scheduled = None  # the loop callback that will flush, or the writable watcher
         self._writable = loop.io(fd, 2)
         self._drained = Event()
         self._drained.set()
@@ -287,9 +287,8 @@ class Writer:
         lines.append(line)
         if len(lines) >= WRITE_BATCH:
             self._flush()
-        elif not self._scheduled:
-            self._scheduled = True
-            self._loop.run_callback(self._flush)
+        elif self._scheduled is None:
+            self._scheduled = self._loop.run_callback(self._flush)
 
     @property
     def congested(self):
@@ -314,12 +313,13 @@ class Writer:
                 self._on_closed()
                 return
         if backlog:
-            self._drained.clear()
-            if not self._writable.active:
+            if self._scheduled is not self._writable:
+                self._drained.clear()
                 self._writable.start(self._flush)
-        else:
-            self._writable.stop()
-            self._scheduled = False
+                self._scheduled = self._writable
+        elif self._scheduled is not None:  # all written: what was to flush later has nothing to do
+            self._scheduled.stop()
+            self._scheduled = None
             self._drained.set()
 
     def flush_now(self):
