@@ -225,11 +225,11 @@ def _glimpse(value, show=repr, limit=80):
     can be nested too deeply to show, or be of a class whose repr raises."""
     try:
         text = show(value)
+        return text if len(text) <= limit else text[:limit] + "...(%d chars)" % len(text)
     except RecursionError:
         return "(nested too deeply to show)"
-    except Exception as e:
+    except BaseException as e:  # a repr may raise anything, SystemExit included
         return "(cannot be shown: %s)" % type(e).__name__
-    return text if len(text) <= limit else text[:limit] + "...(%d chars)" % len(text)
 
 
 def _make_encoder():
@@ -785,7 +785,7 @@ def _error_answer(fn, msg, e):
             return TIMEOUT, "timed out: %s" % e
         log.exception("handler %s failed on a %r message from %s", _where(fn), msg.body.get("type"), msg.src)
         return CRASH, "%s: %s" % (type(e).__name__, e)
-    except Exception:
+    except BaseException:  # showing it raised, SystemExit or KeyboardInterrupt included
         return CRASH, type(e).__name__
 
 
@@ -895,14 +895,14 @@ def parse_config(argv, environ):
 
 def _set_up_gevent():
     """gevent.monkey.patch_all(), minus its search of every installed package's metadata
-    for gevent plugins (about 25 searches, most of the node's start-up time), and minus
-    ssl (importing it and gevent's copy is 6 ms of the start; a Maelstrom node talks to
-    nothing but stdin and stdout). gevent's own patch events still fire; third-party
-    gevent plugins are not looked for. The hub shows the context of an error with
+    for gevent plugins (about 25 searches, most of the node's start-up time). gevent's
+    own patch events still fire; third-party gevent plugins are not looked for. (ssl
+    stays patched, though it is 6 ms of the start: with socket patched and ssl not, no
+    socket can be wrapped in TLS at all.) The hub shows the context of an error with
     reprlib.repr, short as pprint.saferepr, but without pprint's 5 ms of imports."""
     from gevent import events, monkey
     events.notify_and_call_entry_points = events.notify
-    monkey.patch_all(ssl=False)
+    monkey.patch_all()
     gevent.config.format_context = "reprlib.repr"
 
 

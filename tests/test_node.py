@@ -287,3 +287,14 @@ def test_a_call_whose_timeout_is_not_a_positive_number_fails_and_leaves_no_call_
     assert answers[1]["body"]["code"] == 13 and error in answers[1]["body"]["text"], answers
     assert answers[-1]["dest"] == "n2" and answers[-1]["body"]["echo"] == "b"  # the next call goes out
     assert done.returncode == 0 and "abandoned" not in done.stderr.decode()
+
+
+def test_after_start_up_patching_a_plugin_can_still_wrap_a_socket_in_tls():
+    # With socket patched and ssl not, the stdlib's SSLSocket would sit on gevent's socket
+    # class and no socket could be wrapped: the start-up must patch both or neither.
+    code = ("import socket, ssl, gnode; gnode._set_up_gevent(); "
+            "ssl.create_default_context().wrap_socket(socket.socketpair()[0], server_hostname='x', "
+            "do_handshake_on_connect=False); print('wrapped')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30, cwd=str(ROOT),
+                          env=node_env())
+    assert done.stdout.strip() == b"wrapped", done.stderr.decode()[-2000:]
