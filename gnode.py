@@ -625,13 +625,12 @@ class Node:
     def _next_runnable(self):
         if self._woken:
             runnable = self._woken.popleft()
-        elif self._ready:
-            runnable = self._worker()
-        else:
-            return None
-        if self._woken or self._ready:
-            self._arm_takeover()  # in case ``runnable`` blocks on something else than us
-        return runnable
+            if self._woken or self._ready:
+                self._arm_takeover()  # in case ``runnable`` blocks on something else than us
+            return runnable
+        if self._ready:
+            return self._worker()  # which arms the take-over itself if it leaves work (_work)
+        return None
 
     def _arm_takeover(self):
         if not self._takeover_armed:
