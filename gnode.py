@@ -701,18 +701,32 @@ class Node:
             if body is not None:
                 self.reply(msg, body)
         except BaseException as e:
-            self._answer_error(msg, *_error_answer(fn, msg, e))
+            self._answer_error(msg, fn, e)
         finally:
             self._busy -= 1
             if self._input_ended:
                 self._settled.set()
 
-    def _answer_error(self, msg, code, text):
-        if type(code) is not int:
-            log.warning("error code %s is not an integer; answering code %d", _glimpse(code), CRASH)
-            code, text = CRASH, "%s (code was %s)" % (text, _glimpse(code))
+    def _answer_error(self, msg, fn, e):
+        """Answer for what handler ``fn`` raised: its RPCError's code and text, code 0 for a
+        gevent.Timeout, else code 13 with the traceback on stderr. Working out the answer
+        never fails, whatever the exception does when it is shown: the message must be
+        answered and the worker live on."""
         try:
-            self.reply(msg, {"type": "error", "code": code, "text": str(text)})
+            if isinstance(e, RPCError):
+                code, text = e.code, str(e.text)
+            elif isinstance(e, Timeout):
+                code, text = TIMEOUT, "timed out: %s" % e
+            else:
+                log.exception("handler %s failed on a %r message from %s", _where(fn), msg.body.get("type"), msg.src)
+                code, text = CRASH, "%s: %s" % (type(e).__name__, e)
+            if type(code) is not int:
+                log.warning("error code %s is not an integer; answering code %d", _glimpse(code), CRASH)
+                code, text = CRASH, "%s (code was %s)" % (text, _glimpse(code))
+        except BaseException:  # showing it raised, SystemExit or KeyboardInterrupt included
+            code, text = CRASH, type(e).__name__
+        try:
+            self.reply(msg, {"type": "error", "code": code, "text": text})
         except Exception:
             log.exception("could not send the error answer")
 
@@ -771,21 +785,6 @@ def _handle_init(node, msg):
         if node._held is not None:
             node._release_held()
     node.reply(msg, {"type": "init_ok"})
-
-
-def _error_answer(fn, msg, e):
-    """(code, text) of the answer for what handler ``fn`` raised: its RPCError's, code 0 for a
-    gevent.Timeout, else code 13 with the traceback on stderr. It never fails, whatever the
-    exception does when it is shown: the message must be answered and the worker live on."""
-    try:
-        if isinstance(e, RPCError):
-            return e.code, str(e.text)
-        if isinstance(e, Timeout):
-            return TIMEOUT, "timed out: %s" % e
-        log.exception("handler %s failed on a %r message from %s", _where(fn), msg.body.get("type"), msg.src)
-        return CRASH, "%s: %s" % (type(e).__name__, e)
-    except BaseException:  # showing it raised, SystemExit or KeyboardInterrupt included
-        return CRASH, type(e).__name__
 
 
 def _refuse_malformed(problem):
