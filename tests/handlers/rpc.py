@@ -37,9 +37,11 @@ def note_ok(node, msg):
 
 @handler("call_and_work")
 def call_and_work(node, msg):
-    """A call, then CPU work that holds the hub (no yield) for ``work`` seconds."""
+    """A call, then CPU work that holds the node (no yield) for ``work`` seconds, then a
+    yield, as any wait would be: the hub gets a turn, and runs the timers that fell due."""
     result = node.sync_rpc(msg.body["target"], {"type": "ping", "k": msg.body["k"]}, timeout=msg.body["timeout"])
     deadline = time.perf_counter() + msg.body.get("work", 0)
     while time.perf_counter() < deadline:
         pass
+    gevent.sleep(0)
     return {"type": "call_and_work_ok", "k": result["k"]}
