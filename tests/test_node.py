@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import time
 
 import pytest
 
@@ -96,8 +97,8 @@ def test_an_init_hook_runs_with_the_node_id_known_and_init_ok_still_comes(plugin
         {"src": "n1", "dest": "c0", "body": {"type": "init_ok", "in_reply_to": 1, "msg_id": 1}}]
 
 
-def _started_node():
-    proc = subprocess.Popen([sys.executable, str(GNODE)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+def _started_node(*args):
+    proc = subprocess.Popen([sys.executable, str(GNODE)] + list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd="/tmp", env=node_env())
     proc.stdin.write(line(INIT))
     proc.stdin.flush()
@@ -136,6 +137,25 @@ def test_stdin_idle_does_not_stop_timers_or_output():
     ready, _, _ = select.select([proc.stdout], [], [], 10)
     assert ready, "no timeout error while stdin stayed open"
     assert json.loads(proc.stdout.readline())["body"]["code"] == 0
+    proc.stdin.close()
+    assert proc.wait(timeout=5) == 0
+
+
+def test_a_sync_rpc_timeout_never_fires_early():
+    # Timed from before the request is written, so every delay of the node or of this
+    # machine makes the measured wait longer, never shorter: this bound cannot flake.
+    proc = _started_node("--handlers", TEST_HANDLERS)
+    proxy = {"src": "c1", "dest": "n1", "body": {"type": "proxy_within", "msg_id": 2, "target": "n2",
+                                                  "timeout": 1.5, "inner": {"type": "echo", "echo": "?"}}}
+    sent = time.monotonic()
+    proc.stdin.write(line(proxy))
+    proc.stdin.flush()
+    assert json.loads(proc.stdout.readline())["dest"] == "n2"
+    ready, _, _ = select.select([proc.stdout], [], [], 10)
+    assert ready, "no timeout error within 10 s"
+    error = json.loads(proc.stdout.readline())["body"]
+    waited = time.monotonic() - sent
+    assert error["code"] == 0 and waited >= 1.5, "the 1.5 s timeout fired after %.3f s: %s" % (waited, error)
     proc.stdin.close()
     assert proc.wait(timeout=5) == 0
 
