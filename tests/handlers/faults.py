@@ -51,6 +51,12 @@ def no_type(node, msg):
     return {"value": 1}
 
 
+@handler("error_without_code")
+def error_without_code(node, msg):
+    """An error body with no integer code: Maelstrom rejects such a line."""
+    return {"type": "error", "text": "no code"}
+
+
 @handler("spawn_exit")
 def spawn_exit(node, msg):
     gevent.spawn(sys.exit, 3)
@@ -66,6 +72,11 @@ def _interrupt():
 @handler("exit")
 def exit_(node, msg):
     sys.exit(5)
+
+
+@handler("interrupt")
+def interrupt(node, msg):
+    raise KeyboardInterrupt
 
 
 @handler("raw_write")

@@ -22,9 +22,10 @@ def proxy_bounded(node, msg):
 
 @handler("tell")
 def tell(node, msg):
-    """Fire and forget: the answer, if any, goes to the note_ok handler."""
-    node.send(msg.body["target"], {"type": "note", "text": msg.body["text"]})
-    return {"type": "tell_ok"}
+    """Fire and forget: the answer, if any, goes to the note_ok handler. Says which msg_id
+    the note took."""
+    sent = node.send(msg.body["target"], {"type": "note", "text": msg.body["text"]})
+    return {"type": "tell_ok", "note_msg_id": sent}
 
 
 @handler("note_ok")
