@@ -43,9 +43,13 @@ def test_gnode_handlers_lists_folders_separated_like_path():
 
 
 def test_handlers_flag_wins_over_the_environment():
-    done = run_node(line(INIT) + line(echo(2, "a")), "--handlers", HANDLERS,
+    # The environment's folder is not loaded at all: its "crash" handler is unknown.
+    crash = {"src": "c1", "dest": "n1", "body": {"type": "crash", "msg_id": 3}}
+    done = run_node(line(INIT) + line(echo(2, "a")) + line(crash), "--handlers", HANDLERS,
                     env={"GNODE_HANDLERS": TEST_HANDLERS})
-    assert output(done)[1]["body"]["type"] == "echo_ok"
+    bodies = [m["body"] for m in output(done)]
+    assert bodies[1]["type"] == "echo_ok"
+    assert bodies[2] == {"type": "error", "code": 10, "text": "no handler for type 'crash'", "in_reply_to": 3, "msg_id": 2}
 
 
 def test_two_handlers_for_one_type_stop_the_start_naming_both_files(plugin_dir):
@@ -85,6 +89,19 @@ def test_underscore_modules_are_helpers_that_plugins_can_import(plugin_dir):
     done = run_node(line(INIT) + line({"src": "c1", "dest": "n1", "body": {"type": "greet", "msg_id": 2}}),
                     "--handlers", str(folder))
     assert output(done)[1]["body"] == {"type": "greet_ok", "text": "hi", "in_reply_to": 2, "msg_id": 1}
+
+
+def test_underscore_modules_are_not_loaded_unless_a_plugin_imports_them(plugin_dir):
+    # No plugin imports _unused: had the node loaded it, it would say so and handle "unused".
+    folder = plugin_dir({
+        "_unused.py": "import sys\nfrom gnode import handler\nsys.stderr.write('_unused was loaded\\n')\n"
+                      "@handler('unused')\ndef unused(node, msg):\n    return {'type': 'unused_ok'}\n",
+        "echo.py": (ROOT / "handlers" / "echo.py").read_text()})
+    done = run_node(line(INIT) + line({"src": "c1", "dest": "n1", "body": {"type": "unused", "msg_id": 2}}),
+                    "--handlers", str(folder))
+    assert done.returncode == 0 and "_unused was loaded" not in done.stderr.decode(), done.stderr.decode()
+    assert output(done)[1]["body"] == {"type": "error", "code": 10, "text": "no handler for type 'unused'",
+                                       "in_reply_to": 2, "msg_id": 1}
 
 
 def test_an_init_hook_runs_with_the_node_id_known_and_init_ok_still_comes(plugin_dir):
