@@ -419,11 +419,16 @@ class Node:
 
         Only the calling greenlet waits. Raises RPCTimeout after ``timeout`` seconds
         (default ``node.rpc_timeout``), RPCError if the answer is an error or ``dest``
-        is unknown.
+        is unknown. A ``timeout`` that is not a number raises TypeError, one that is not
+        positive and finite ValueError, before anything is sent.
         """
         seconds = self.rpc_timeout if timeout is None else timeout
-        if not 0 < seconds < _FOREVER:  # NaN too: it would break the loop's heap of timers
-            raise ValueError("a sync_rpc timeout must be a positive number of seconds, not %r" % (seconds,))
+        try:
+            in_range = 0 < seconds < _FOREVER  # NaN is not: it would break the loop's heap of timers
+        except TypeError:  # not a number at all, a string say: a TypeError, as Python's own calls raise
+            raise TypeError("a sync_rpc timeout must be a number of seconds, not %r" % (seconds,)) from None
+        if not in_range:
+            raise ValueError("a sync_rpc timeout must be a positive, finite number of seconds, not %r" % (seconds,))
         caller = getcurrent()
         if caller is self._hub:
             raise RuntimeError("sync_rpc cannot wait in the hub: call it from a handler or a greenlet")

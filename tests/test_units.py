@@ -150,10 +150,12 @@ def test_sync_rpc_refuses_to_wait_in_the_hub():
     assert caught and "hub" in caught[0]
 
 
-@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), 0, -1])
-def test_sync_rpc_refuses_a_timeout_that_is_not_a_positive_number_before_it_sends(timeout):
+@pytest.mark.parametrize("timeout, error", [
+    (float("nan"), ValueError), (float("inf"), ValueError), (0, ValueError), (-1, ValueError),
+    ("1", TypeError), ([1], TypeError)])
+def test_sync_rpc_refuses_a_timeout_that_is_not_a_positive_number_before_it_sends(timeout, error):
     # A NaN deadline in the loop's heap of timers would stop every later timer firing.
     node = gnode.Node({})
-    with pytest.raises(ValueError, match="positive number of seconds"):
+    with pytest.raises(error, match="a sync_rpc timeout must be a (positive, finite )?number of seconds"):
         node.sync_rpc("n2", {"type": "ping"}, timeout=timeout)
     assert node._calls == {} and node._next_msg_id == 0
