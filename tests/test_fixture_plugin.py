@@ -15,18 +15,22 @@ def write_fixture(pytester, cases, name="cases"):
     return path
 
 
-def fake_node(pytester, lines):
-    """A stand-in node that prints the given lines after reading init, then waits for EOF."""
+def fake_node(pytester, lines, exit_status=0, exits=True):
+    """A stand-in node that prints the given lines after reading init, then waits for EOF
+    and exits with ``exit_status``, or, unless ``exits``, never exits."""
     script = pytester.path / "fake_node.py"
     script.write_text(textwrap.dedent("""
-        import sys
+        import sys, time
         sys.stdin.readline()
         sys.stderr.write("fake node speaking on stderr\\n")
         for line in %r:
             sys.stdout.write(line + "\\n")
         sys.stdout.flush()
         sys.stdin.read()
-    """ % (lines,)))
+        while not %r:
+            time.sleep(60)
+        sys.exit(%d)
+    """ % (lines, exits, exit_status)))
     return "%s %s" % (sys.executable, script)
 
 
@@ -44,15 +48,82 @@ def test_a_passing_and_a_failing_case_are_two_items_and_the_failure_shows_expect
         '     actual: {"src": "n1", "dest": "c1", "body": {"type": "echo_ok", "echo": "yes"*'])
 
 
-def test_missing_and_extra_output_fail(pytester):
+def test_missing_and_extra_output_fail_showing_the_line_against_nothing(pytester):
     node = fake_node(pytester, [json.dumps(INIT_OK), json.dumps(INIT_OK)])
     write_fixture(pytester, [
         {"name": "extra", "input": [INIT], "expected": [INIT_OK]},
         {"name": "missing", "timeout_ms": 1000, "input": [INIT], "expected": [INIT_OK, INIT_OK, INIT_OK]}])
     result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", node)
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(["*unexpected output after the last expected line*"])
-    result.stdout.fnmatch_lines(["*expected a line, got none*", "*fake node speaking on stderr*"])
+    init_ok = json.dumps(INIT_OK)
+    result.stdout.fnmatch_lines([
+        "fixture case 'extra' failed: unexpected output after the last expected line",
+        "",
+        "ok expected: " + init_ok,
+        "!! expected: (nothing)",
+        "     actual: " + init_ok,
+        "",
+        "node stderr (last 1 of 1 lines):",
+        "  fake node speaking on stderr"])
+    result.stdout.fnmatch_lines([
+        "fixture case 'missing' failed: expected a line, got none",
+        "",
+        "ok expected: " + init_ok,
+        "ok expected: " + init_ok,
+        "!! expected: " + init_ok,
+        "     actual: (nothing)"])
+
+
+def test_output_during_quiet_ms_fails_showing_the_line(pytester):
+    early = {"src": "n1", "dest": "c0", "body": {"type": "too_soon", "msg_id": 1}}
+    node = fake_node(pytester, [json.dumps(INIT_OK), json.dumps(early)])
+    write_fixture(pytester, [{"name": "chatty", "steps": [{"send": INIT}, {"expect": INIT_OK}, {"quiet_ms": 300}]}])
+    result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", node)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "fixture case 'chatty' failed: unexpected output during 300 ms of expected quiet",
+        "",
+        "ok expected: " + json.dumps(INIT_OK),
+        "!! expected: (nothing)",
+        "     actual: " + json.dumps(early)])
+
+
+def test_a_stderr_needle_the_node_never_wrote_fails_the_case_naming_it(pytester):
+    node = fake_node(pytester, [json.dumps(INIT_OK)])
+    write_fixture(pytester, [
+        {"name": "said", "stderr": ["speaking on stderr"], "input": [INIT], "expected": [INIT_OK]},
+        {"name": "not said", "stderr": ["speaking on stderr", "a needle never written"],
+         "input": [INIT], "expected": [INIT_OK]}])
+    result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", node)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "fixture case 'not said' failed: stderr never said 'a needle never written'",
+        "",
+        "ok expected: " + json.dumps(INIT_OK),
+        "",
+        "node stderr (last 1 of 1 lines):",
+        "  fake node speaking on stderr"])
+
+
+def test_an_exit_status_other_than_exit_code_fails_the_case_with_both(pytester):
+    write_fixture(pytester, [
+        {"name": "exits 3 as told", "exit_code": 3, "input": [INIT], "expected": [INIT_OK]},
+        {"name": "exits 3, not 0", "input": [INIT], "expected": [INIT_OK]}])
+    result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", fake_node(pytester, [json.dumps(INIT_OK)], 3))
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["fixture case 'exits 3, not 0' failed: the node exited with status 3, not 0"])
+    write_fixture(pytester, [{"name": "exits 0, not 1", "exit_code": 1, "input": [INIT], "expected": [INIT_OK]}])
+    result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", fake_node(pytester, [json.dumps(INIT_OK)], 0))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["fixture case 'exits 0, not 1' failed: the node exited with status 0, not 1"])
+
+
+def test_a_node_that_never_exits_fails_the_case(pytester):
+    node = fake_node(pytester, [json.dumps(INIT_OK)], exits=False)
+    write_fixture(pytester, [{"name": "lingers", "timeout_ms": 500, "input": [INIT], "expected": [INIT_OK]}])
+    result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", node)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["fixture case 'lingers' failed: the node did not exit within 500 ms of its input closing"])
 
 
 def test_a_line_maelstrom_would_reject_fails_even_when_it_was_expected(pytester):
