@@ -304,7 +304,6 @@ def test_10000_calls_answered_in_random_order_each_reach_their_own_caller():
 def test_after_10000_timeouts_the_pending_call_table_is_empty_and_memory_is_given_back():
     """In-process, to see the node's own table and every byte Python allocates (tracemalloc)."""
     import gc
-    import os
     import tracemalloc
 
     import gevent
@@ -319,12 +318,29 @@ def test_after_10000_timeouts_the_pending_call_table_is_empty_and_memory_is_give
     drain, node_out = os.pipe()
     for fd in (node_in, node_out):
         os.set_blocking(fd, False)
-    node = gnode.Node({"proxy": proxy}, rpc_timeout=0.5)
+    # 2 s: every call of a round is still pending when the last is made, however slow the machine.
+    node = gnode.Node({"proxy": proxy}, rpc_timeout=2)
     memory = {}
 
     def send(to_node, data):
         to_node.write(data)
         to_node.flush()
+
+    def settled_memory():
+        """Traced memory once the retirer has ended the round's extra workers and collecting
+        garbage frees nothing more: a baseline that no longer moves."""
+        deadline = time.monotonic() + 30
+        while len(node._idle) > gnode.MAX_IDLE_WORKERS:
+            assert time.monotonic() < deadline, "%d idle workers after 30 s" % len(node._idle)
+            time.sleep(0.05)
+        gc.collect()
+        current = tracemalloc.get_traced_memory()[0]
+        while True:
+            time.sleep(0.05)
+            gc.collect()
+            previous, current = current, tracemalloc.get_traced_memory()[0]
+            if abs(current - previous) < 64 * 1024:
+                return current
 
     def play():
         """Maelstrom's side, in a thread: two rounds of 10,000 unanswered proxies."""
@@ -334,8 +350,7 @@ def test_after_10000_timeouts_the_pending_call_table_is_empty_and_memory_is_give
             from_node.readline()
             for round_ in ("warm-up", "measured"):
                 if round_ == "measured":
-                    gc.collect()
-                    memory["before"] = tracemalloc.get_traced_memory()[0]
+                    memory["before"] = settled_memory()
                     tracemalloc.reset_peak()
                 # Written by a thread of its own while this one reads, as Maelstrom does: the
                 # node stops reading stdin while nobody reads what it writes.
@@ -344,11 +359,8 @@ def test_after_10000_timeouts_the_pending_call_table_is_empty_and_memory_is_give
                 codes = [json.loads(from_node.readline())["body"].get("code") for _ in range(2 * count)]
                 sender.join()
                 assert codes.count(0) == count
-            deadline = time.monotonic() + 30  # the workers of the burst are retired a batch at a time
-            while len(node._idle) > gnode.MAX_IDLE_WORKERS and time.monotonic() < deadline:
-                time.sleep(0.05)
-            gc.collect()
-            memory["after"], memory["peak"] = tracemalloc.get_traced_memory()
+            memory["peak"] = tracemalloc.get_traced_memory()[1]
+            memory["after"] = settled_memory()
 
     tracemalloc.start()
     try:
