@@ -470,10 +470,7 @@ class Node:
         """Keep how a call ended for a while, so an answer that comes after it can be told
         apart (late, or a second one) from an answer to a plain ``send``."""
         ended = self._ended_calls
-        if not answer.ready():
-            ended[msg_id] = "its caller had stopped waiting"  # thrown out of its wait
-        else:
-            ended[msg_id] = "it had timed out" if answer.value is _TIMED_OUT else "it was answered"
+        ended[msg_id] = _how_ended(answer)
         if len(ended) > ENDED_CALLS_KEPT:
             ended.popitem(last=False)
 
@@ -608,13 +605,14 @@ class Node:
         elif body["type"] not in ("error", "init") and body["type"] in self._handlers:
             self._start(self._handlers[body["type"]], msg)
         else:
-            self._drop_answer(msg)
+            self._drop_answer(msg, answer)
 
-    def _drop_answer(self, msg):
+    def _drop_answer(self, msg, answer):
         """Say why an answer goes nowhere. An answer to a ``send`` (a gossip acknowledgement,
-        say) that no handler takes is normal, so it is only a debug line."""
+        say) that no handler takes is normal, so it is only a debug line. ``answer`` is the
+        call's AsyncResult while its caller has yet to wake for the first answer."""
         body, in_reply_to = msg.body, msg.body.get("in_reply_to")
-        ended = self._ended_calls.get(in_reply_to)
+        ended = _how_ended(answer) if answer is not None else self._ended_calls.get(in_reply_to)
         if ended is not None:
             log.info("dropped an answer to a call that had ended (%s): %s from %s in reply to "
                      "msg_id %s", ended, body["type"], msg.src, in_reply_to)
@@ -799,6 +797,13 @@ class Node:
     def _on_signal(self, signum):
         self._writer.flush_now()
         _exit(0, "got %s; exiting" % signal.Signals(signum).name)
+
+
+def _how_ended(answer):
+    """How a call ended, from its AsyncResult: words for the log."""
+    if not answer.ready():
+        return "its caller had stopped waiting"  # thrown out of its wait
+    return "it had timed out" if answer.value is _TIMED_OUT else "it was answered"
 
 
 def _handle_init(node, msg):
