@@ -37,6 +37,7 @@ from gevent.event import AsyncResult, Event
 from greenlet import getcurrent, greenlet
 
 log = logging.getLogger("gnode")
+trace_log = logging.getLogger("gnode.trace")  # every message in and out, with --trace
 
 # Maelstrom's error codes (its protocol document lists them); 1000 and up are yours.
 TIMEOUT = 0
@@ -62,6 +63,7 @@ CLIENT_PATIENCE = 4.0  # seconds after which a Maelstrom client (timeout 5 s) ma
 WRITE_BATCH = 32  # lines a busy node lets pile up before it writes them (see Writer; bench/ measured it)
 MAX_IDLE_WORKERS = 64  # parked worker greenlets kept for later bursts of blocking handlers
 RETIRE_BATCH, RETIRE_EVERY = 128, 0.01  # idle workers beyond those retired per tick (~0.5 ms), tick in s
+ENDED_CALLS_KEPT = 4096  # ended calls remembered, to tell a late or second answer from a send's
 
 
 # ---------------------------------------------------------------- public names
@@ -352,7 +354,7 @@ class Node:
     ``rpc_timeout`` is the default wait of ``sync_rpc``, in seconds.
     """
 
-    def __init__(self, handlers, rpc_timeout=DEFAULT_RPC_TIMEOUT):
+    def __init__(self, handlers, rpc_timeout=DEFAULT_RPC_TIMEOUT, trace=False):
         self.id = None
         self.node_ids = []
         self.rpc_timeout = rpc_timeout
@@ -362,6 +364,7 @@ class Node:
         self._handlers = handlers
         self._next_msg_id = 0  # every message we send takes the next one
         self._calls = {}  # msg_id -> (AsyncResult, caller greenlet) of a sync_rpc waiting for it
+        self._ended_calls = collections.OrderedDict()  # msg_id -> how it ended, the last ENDED_CALLS_KEPT
         self._destinations = set()  # where Maelstrom lets us send: nodes, services, senders seen
         self._held = []  # messages that came before init; None once init is done
         self._hub = gevent.get_hub()
@@ -378,6 +381,7 @@ class Node:
         self._settled = Event()  # poked, once input has ended, when a handler finishes or waits
         self._writer = None
         self._line_number = 0
+        self._trace = trace
 
     # -- what handlers call
 
@@ -459,12 +463,21 @@ class Node:
         finally:
             timer.close()
             del self._calls[msg_id]
+            self._remember_ended_call(msg_id, answer)
         reply = answer.value
         if reply is _TIMED_OUT:
             raise RPCTimeout("no answer from %s to msg_id %d within %gs" % (dest, msg_id, seconds))
         if reply.get("type") == "error":
             raise RPCError(reply.get("code"), reply.get("text", ""), reply)
         return reply
+
+    def _remember_ended_call(self, msg_id, answer):
+        """Keep how a call ended for a while, so an answer that comes after it can be told
+        apart (late, or a second one) from an answer to a plain ``send``."""
+        ended = self._ended_calls
+        ended[msg_id] = _how_ended(answer)
+        if len(ended) > ENDED_CALLS_KEPT:
+            ended.popitem(last=False)
 
     def _expire(self, call):
         # The answer may have come just before: the caller has not woken for it yet, keep it.
@@ -494,6 +507,8 @@ class Node:
             body = {**body, "in_reply_to": in_reply_to, "msg_id": msg_id}
         line = encode({"src": src or self.id, "dest": dest, "body": body})
         self._next_msg_id = msg_id + 1
+        if self._trace:
+            trace_log.info("out %s", line)
         self._writer.write(line)
 
     # -- the life of a message: read, parse, route, hand to a worker, handle, answer
@@ -568,6 +583,8 @@ class Node:
             self._bad_input(line, bad)
             return
         self._destinations.add(msg.src)
+        if self._trace:
+            trace_log.info("in  %s", line.decode())
         body = msg.body
         if "in_reply_to" in body or body["type"] == "error":  # an answer: never answered back
             self._resolve(msg)
@@ -593,8 +610,23 @@ class Node:
         elif body["type"] not in ("error", "init") and body["type"] in self._handlers:
             self._start(self._handlers[body["type"]], msg)
         else:
-            log.info("dropped an answer that nothing waits for (late or duplicate): %s from %s "
-                     "in reply to %s", body["type"], msg.src, body.get("in_reply_to"))
+            self._drop_answer(msg, answer)
+
+    def _drop_answer(self, msg, answer):
+        """Say why an answer goes nowhere. An answer to a ``send`` (a gossip acknowledgement,
+        say) that no handler takes is normal, so it is only a debug line. ``answer`` is the
+        call's AsyncResult while its caller has yet to wake for the first answer."""
+        body, in_reply_to = msg.body, msg.body.get("in_reply_to")
+        ended = _how_ended(answer) if answer is not None else self._ended_calls.get(in_reply_to)
+        if ended is not None:
+            log.info("dropped an answer to a call that had ended (%s): %s from %s in reply to "
+                     "msg_id %s", ended, body["type"], msg.src, in_reply_to)
+        elif type(in_reply_to) is int and 0 <= in_reply_to < self._next_msg_id:
+            log.debug("an answer to a send that no handler takes: %s from %s in reply to msg_id %s",
+                      body["type"], msg.src, in_reply_to)
+        else:
+            log.info("dropped an answer to msg_id %s, which this node never sent: %s from %s",
+                     in_reply_to, body["type"], msg.src)
 
     def _start(self, fn, msg):
         """Queue ``fn(node, msg)`` for a worker greenlet; before init, hold it for later
@@ -772,6 +804,13 @@ class Node:
         _exit(0, "got %s; exiting" % signal.Signals(signum).name)
 
 
+def _how_ended(answer):
+    """How a call ended, from its AsyncResult: words for the log."""
+    if not answer.ready():
+        return "its caller had stopped waiting"  # thrown out of its wait
+    return "it had timed out" if answer.value is _TIMED_OUT else "it was answered"
+
+
 def _handle_init(node, msg):
     """The built-in handler of Maelstrom's first message: learn who we are, answer init_ok."""
     if node.id is not None:
@@ -867,8 +906,22 @@ def _plugin_module_name(stem, path):
     return name
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class Config:
+    """What the command line and the environment ask of a node; flags win over variables."""
+
+    def __init__(self, handlers, rpc_timeout, log_level, trace):
+        self.handlers = handlers  # absolute paths of the plugin folders
+        self.rpc_timeout = rpc_timeout  # seconds
+        self.log_level = log_level  # one of LOG_LEVELS
+        self.trace = trace  # log every message in and out
+
+
 def parse_config(argv, environ):
-    """Command-line flags win over environment variables, which win over defaults."""
+    """The Config of ``argv`` and ``environ``: flags win over environment variables, which
+    win over defaults. ``--help`` prints to stdout and exits 0, as any command's does."""
     here = os.path.dirname(os.path.realpath(__file__))
     parser = argparse.ArgumentParser(
         prog="gnode", description="Run a Maelstrom node whose handlers are plugins in a folder.")
@@ -879,6 +932,12 @@ def parse_config(argv, environ):
     parser.add_argument("--rpc-timeout", metavar="SECONDS",
                         help="default sync_rpc timeout (default: $GNODE_RPC_TIMEOUT or %g)"
                              % DEFAULT_RPC_TIMEOUT)
+    parser.add_argument("--log-level", metavar="LEVEL", type=str.lower, choices=LOG_LEVELS,
+                        help="what the node logs on stderr: %s (default: $GNODE_LOG_LEVEL or info)"
+                             % ", ".join(LOG_LEVELS))
+    parser.add_argument("--trace", action="store_true", default=None,
+                        help="log one stderr line for every message in and out "
+                             "(default: on if $GNODE_TRACE is 1)")
     args = parser.parse_args(argv)
     folders = args.handlers or [f for f in environ.get("GNODE_HANDLERS", "").split(os.pathsep) if f]
     if not folders:
@@ -893,7 +952,19 @@ def parse_config(argv, environ):
             raise ValueError
     except ValueError:
         raise StartupError("the RPC timeout must be a positive number of seconds, not %r" % timeout) from None
-    return [os.path.abspath(f) for f in folders], timeout
+    log_level = args.log_level or environ.get("GNODE_LOG_LEVEL", "info").lower()
+    if log_level not in LOG_LEVELS:
+        raise StartupError("GNODE_LOG_LEVEL must be one of %s, not %r" % (", ".join(LOG_LEVELS), log_level))
+    trace = args.trace if args.trace is not None else environ.get("GNODE_TRACE", "") not in ("", "0")
+    return Config([os.path.abspath(f) for f in folders], timeout, log_level, trace)
+
+
+def _set_up_logging(level):
+    """Everything logged goes to stderr, plugins' loggers too, at ``level`` and up. The trace
+    of messages (logger ``gnode.trace``, written only with --trace) shows whatever the level."""
+    logging.basicConfig(stream=sys.stderr, level=level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    trace_log.setLevel(logging.INFO)
 
 
 def _set_up_gevent():
@@ -924,9 +995,15 @@ def _private_fd(fd, flags):
 
 
 def main(argv=None):
+    try:
+        # First, while stdout is still stdout: --help writes there.
+        config = parse_config(sys.argv[1:] if argv is None else argv, os.environ)
+    except StartupError as e:
+        _set_up_logging("info")
+        log.error("%s", e)
+        _exit(1)
+    _set_up_logging(config.log_level)
     _set_up_gevent()
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sys.modules.setdefault("gnode", sys.modules[__name__])  # plugins import this very module
     gevent.get_hub().SYSTEM_ERROR = ()  # nothing a greenlet raises may end the node
     in_fd = _private_fd(0, os.O_RDONLY)
@@ -934,12 +1011,11 @@ def main(argv=None):
     os.dup2(2, 1)  # stdout is for messages only: any other output, plugins' too, goes to stderr
     sys.stdout = sys.stderr
     try:
-        folders, rpc_timeout = parse_config(sys.argv[1:] if argv is None else argv, os.environ)
-        handlers = load_handlers(folders)
+        handlers = load_handlers(config.handlers)
     except StartupError as e:
         log.error("%s", e)
         _exit(1)
-    node = Node(handlers, rpc_timeout)
+    node = Node(handlers, config.rpc_timeout, config.trace)
     gc.freeze()  # start-up's objects live for ever: spare every full collection from scanning them
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, node._on_signal, signum)

@@ -63,6 +63,7 @@ def _check_file(spec):
     if not isinstance(spec, dict) or not isinstance(spec.get("cases"), list) or not spec["cases"]:
         raise FixtureError('it needs an object with a non-empty "cases" list')
     _no_unknown_keys(spec, FILE_KEYS, "the file")
+    _check_node_settings(spec, "the file")
     names = set()
     for index, case in enumerate(spec["cases"]):
         where = "case %d" % (index + 1)
@@ -73,6 +74,7 @@ def _check_file(spec):
             raise FixtureError("two cases are named %r" % case["name"])
         names.add(case["name"])
         _no_unknown_keys(case, CASE_KEYS, where)
+        _check_node_settings(case, where)
         if ("steps" in case) == ("input" in case or "expected" in case):
             raise FixtureError('%s needs either "input" and "expected", or "steps"' % where)
         if "steps" in case:
@@ -83,6 +85,28 @@ def _check_file(spec):
         elif not isinstance(case.get("input"), list) or not isinstance(case.get("expected"), list):
             raise FixtureError('%s: "input" and "expected" must be lists of lines' % where)
     return spec["cases"]
+
+
+def _check_node_settings(obj, where):
+    """``handlers``, ``args`` and ``env`` become a command line and an environment, which
+    take strings only: say so here rather than let subprocess fail on a number."""
+    handlers = obj.get("handlers", [])
+    if not isinstance(handlers, str) and not _strings(handlers):
+        raise FixtureError('%s: "handlers" must be a folder or a list of folders (strings)' % where)
+    args = obj.get("args", [])
+    if not _strings(args):
+        raise FixtureError('%s: "args" must be a list of strings, not %s' % (where, json.dumps(args)))
+    env = obj.get("env", {})
+    if not isinstance(env, dict):
+        raise FixtureError('%s: "env" must be an object of strings' % where)
+    for key, value in env.items():
+        if not isinstance(value, str):
+            raise FixtureError('%s: env key %s must have a string value, not %s (environment '
+                               'variables are strings: write "0.3", not 0.3)' % (where, json.dumps(key), json.dumps(value)))
+
+
+def _strings(value):
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def _no_unknown_keys(obj, known, where):
@@ -105,7 +129,20 @@ class FixtureItem(pytest.Item):
         self.case = case
 
     def runtest(self):
-        run_case(self.case, self.path.parent, _node_command(self.config))
+        command, is_gnode = _node_command(self.config)
+        args = list(self.case.get("args", []))
+        handlers = self.case.get("handlers")
+        if handlers is not None:
+            if not is_gnode:
+                pytest.skip("the case needs a handlers folder, which only gnode's own node takes, "
+                            "and --gnode-node runs another executable")
+            for folder in [handlers] if isinstance(handlers, str) else handlers:
+                resolved = (self.path.parent / folder).resolve()
+                if not resolved.is_dir():
+                    pytest.fail("fixture case %r in %s: its handlers folder %s does not exist"
+                                % (self.case["name"], self.path, resolved), pytrace=False)
+                args += ["--handlers", str(resolved)]
+        run_case(self.case, command + args)
 
     def repr_failure(self, excinfo, style=None):
         if not isinstance(excinfo.value, CaseFailed):
@@ -129,10 +166,11 @@ class FixtureItem(pytest.Item):
 
 
 def _node_command(config):
+    """The node's command, and whether it is gnode's own (which alone takes ``--handlers``)."""
     given = config.getoption("--gnode-node")
     if given:
-        return shlex.split(given)
-    return [sys.executable, str(Path(__file__).resolve().with_name("gnode.py"))]
+        return shlex.split(given), False
+    return [sys.executable, str(Path(__file__).resolve().with_name("gnode.py"))], True
 
 
 # ---------------------------------------------------------------- running a case
@@ -207,19 +245,15 @@ class NodeProcess:
                 pass
 
 
-def run_case(case, base_dir, command):
-    """Run one fixture case against a fresh node process; raise CaseFailed on any difference."""
+def run_case(case, command):
+    """Run one fixture case against a fresh node process started with ``command`` (the
+    case's arguments included); raise CaseFailed on any difference."""
     timeout = case.get("timeout_ms", 5000) / 1000
     exact = case.get("exact", False)
-    args = list(case.get("args", []))
-    handlers = case.get("handlers")
-    if handlers is not None:
-        for folder in [handlers] if isinstance(handlers, str) else handlers:
-            args += ["--handlers", str((base_dir / folder).resolve())]
     # A case says all it depends on: the caller's GNODE_ settings do not leak into it.
     env = {key: value for key, value in os.environ.items() if not key.startswith("GNODE_")}
     env.update(case.get("env", {}))
-    node = NodeProcess(command + args, tempfile.gettempdir(), env)
+    node = NodeProcess(command, tempfile.gettempdir(), env)
     conversation = Conversation(exact)
     try:
         if "steps" in case:

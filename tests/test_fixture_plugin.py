@@ -162,7 +162,7 @@ def test_a_node_that_exits_before_its_input_closes_fails_even_if_its_lines_match
     script = pytester.path / "quitter.py"
     script.write_text("import sys\nsys.stdin.readline()\nprint(%r, flush=True)\nsys.exit(0)\n" % json.dumps(INIT_OK))
     write_fixture(pytester, [{"name": "quits", "steps": [{"send": INIT}, {"expect": INIT_OK}, {"quiet_ms": 300}]}])
-    result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", "%s %s" % (sys.executable, script))
+    result = pytester.runpytest("-p", "gnode_pytest", "-rs", "--gnode-node", "%s %s" % (sys.executable, script))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*the node exited before its input closed*"])
 
@@ -178,6 +178,48 @@ def test_an_early_exit_is_caught_also_when_the_case_closes_stdin_itself(pytester
     script.write_text("import sys\nsys.stdin.readline()\nprint(%r, flush=True)\nsys.exit(0)\n" % json.dumps(INIT_OK))
     write_fixture(pytester, [{"name": "quits", "steps": [{"send": INIT}, {"expect": INIT_OK}, {"quiet_ms": 300},
                                                          {"close": True}]}])
-    result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", "%s %s" % (sys.executable, script))
+    result = pytester.runpytest("-p", "gnode_pytest", "-rs", "--gnode-node", "%s %s" % (sys.executable, script))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*the node exited before its input closed*"])
+
+
+def test_a_case_whose_handlers_folder_is_missing_fails_naming_the_case_the_file_and_the_path(pytester):
+    path = write_fixture(pytester, [{"name": "lost", "handlers": "no_such_dir", "input": [INIT], "expected": [INIT_OK]}])
+    result = pytester.runpytest("-p", "gnode_pytest")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*fixture case 'lost' in %s: its handlers folder %s does not exist*"
+                                 % (path, path.parent / "no_such_dir")])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_a_number_in_env_or_args_is_a_collect_error_naming_the_key(pytester):
+    write_fixture(pytester, [{"name": "n", "env": {"GNODE_RPC_TIMEOUT": 0.3}, "input": [INIT], "expected": [INIT_OK]}],
+                  name="env_number")
+    write_fixture(pytester, [{"name": "a", "args": ["--rpc-timeout", 2], "input": [INIT], "expected": [INIT_OK]}],
+                  name="args_number")
+    result = pytester.runpytest("-p", "gnode_pytest")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(['*env_number.json is not a fixture file: case \'n\': env key "GNODE_RPC_TIMEOUT" '
+                                 'must have a string value, not 0.3*'])
+    assert 'args_number.json is not a fixture file: case \'a\': "args" must be a list of strings, ' \
+        'not ["--rpc-timeout", 2]' in result.stdout.str()
+
+
+def test_another_executable_never_gets_gnodes_flags_and_a_case_needing_handlers_is_skipped(pytester):
+    argv_file = pytester.path / "argv.json"
+    script = pytester.path / "argv_node.py"
+    script.write_text(textwrap.dedent("""
+        import json, sys
+        json.dump(sys.argv[1:], open(%r, "w"))
+        sys.stdin.readline()
+        print(json.dumps(%r), flush=True)
+        sys.stdin.read()
+    """ % (str(argv_file), INIT_OK)))
+    pytester.mkdir("my_handlers")
+    write_fixture(pytester, [
+        {"name": "plain", "args": ["--verbose"], "input": [INIT], "expected": [INIT_OK]},
+        {"name": "needs handlers", "handlers": "../my_handlers", "input": [INIT], "expected": [INIT_OK]}])
+    result = pytester.runpytest("-p", "gnode_pytest", "-rs", "--gnode-node", "%s %s" % (sys.executable, script))
+    result.assert_outcomes(passed=1, skipped=1)
+    assert json.loads(argv_file.read_text()) == ["--verbose"]
+    result.stdout.fnmatch_lines(["*needs a handlers folder, which only gnode's own node takes*"])
