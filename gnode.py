@@ -26,6 +26,7 @@ import importlib.util
 import json
 import logging
 import os
+import random
 import signal
 import stat
 import sys
@@ -34,7 +35,7 @@ import time
 import gevent
 from gevent import Timeout
 from gevent.event import AsyncResult, Event
-from greenlet import getcurrent, greenlet
+from greenlet import GreenletExit, getcurrent, greenlet
 
 log = logging.getLogger("gnode")
 trace_log = logging.getLogger("gnode.trace")  # every message in and out, with --trace
@@ -64,32 +65,121 @@ WRITE_BATCH = 32  # lines a busy node lets pile up before it writes them (see Wr
 MAX_IDLE_WORKERS = 64  # parked worker greenlets kept for later bursts of blocking handlers
 RETIRE_BATCH, RETIRE_EVERY = 128, 0.01  # idle workers beyond those retired per tick (~0.5 ms), tick in s
 ENDED_CALLS_KEPT = 4096  # ended calls remembered, to tell a late or second answer from a send's
+LATENCIES_KEPT = 1024  # latencies of the last answered calls, for node.stats()'s percentiles
 
 
 # ---------------------------------------------------------------- public names
 
-class RPCError(Exception):
-    """A Maelstrom error.
+class _ErrorClass(type):
+    """Makes ``RPCError(code, ...)`` an instance of the class of that code, so
+    ``RPCError(22, "x")`` is caught by ``except PreconditionFailed`` too."""
 
-    Raise it in a handler to answer ``{"type": "error", "code": code, "text": text}``.
-    ``node.sync_rpc`` raises it when the answer is an error; ``body`` is that answer.
+    def __call__(cls, *args, **kwargs):
+        if cls is RPCError and args and type(args[0]) is int and args[0] in _ERROR_CLASSES:
+            return _ERROR_CLASSES[args[0]](*args[1:], **kwargs)
+        return super().__call__(*args, **kwargs)
+
+
+class RPCError(Exception, metaclass=_ErrorClass):
+    """A Maelstrom error: ``code``, ``text`` and ``body``, the error message's body.
+
+    Raise it in a handler to answer ``{"type": "error", "code": code, "text": text}``;
+    ``RPCError(code, text)`` is an instance of the subclass of that code, when there is one.
+    A call raises it when the answer is an error (``answered`` is then true and ``body``
+    is that answer), or when the node refused to send it (an unknown destination, code 1).
+    ``definite`` is Maelstrom's: true when the operation certainly did not happen.
     """
 
-    def __init__(self, code, text="", body=None):
+    def __init__(self, code, text="", body=None, answered=False):
         super().__init__(code, text)
         self.code = code
         self.text = text
         self.body = body if body is not None else {"type": "error", "code": code, "text": text}
+        self.answered = answered
+
+    @property
+    def definite(self):
+        return self.code in _DEFINITE_CODES
 
     def __str__(self):
         return "error %s: %s" % (self.code, self.text)
 
 
-class RPCTimeout(RPCError):
-    """``node.sync_rpc`` got no answer in time (Maelstrom's code 0, indefinite)."""
+class _CodedError(RPCError):
+    """An RPCError whose class says its code: raised as ``KeyDoesNotExist("no key 5")``."""
+    code = None  # set by each subclass
 
-    def __init__(self, text):
-        super().__init__(TIMEOUT, text)
+    def __init__(self, text="", body=None, answered=False):
+        super().__init__(type(self).code, text, body, answered)
+
+
+class RPCTimeout(_CodedError):
+    """No answer came in time (code 0, indefinite: the request may have been done)."""
+    code = TIMEOUT
+
+
+class NodeNotFound(_CodedError):
+    """Code 1: the destination does not exist."""
+    code = NODE_NOT_FOUND
+
+
+class NotSupported(_CodedError):
+    """Code 10: the request's type is not supported."""
+    code = NOT_SUPPORTED
+
+
+class TemporarilyUnavailable(_CodedError):
+    """Code 11: it cannot be done now, and certainly was not done."""
+    code = TEMPORARILY_UNAVAILABLE
+
+
+class MalformedRequest(_CodedError):
+    """Code 12: the request could not have been done (it is not well formed)."""
+    code = MALFORMED_REQUEST
+
+
+class Crash(_CodedError):
+    """Code 13: a failure with no more said; indefinite (it may have happened)."""
+    code = CRASH
+
+
+class Abort(_CodedError):
+    """Code 14: a failure where the operation certainly did not happen."""
+    code = ABORT
+
+
+class KeyDoesNotExist(_CodedError):
+    """Code 20: the key is not there."""
+    code = KEY_DOES_NOT_EXIST
+
+
+class KeyAlreadyExists(_CodedError):
+    """Code 21: the key is there already."""
+    code = KEY_ALREADY_EXISTS
+
+
+class PreconditionFailed(_CodedError):
+    """Code 22: a precondition did not hold (a compare-and-set found another value)."""
+    code = PRECONDITION_FAILED
+
+
+class TxnConflict(_CodedError):
+    """Code 30: the transaction was aborted on a conflict."""
+    code = TXN_CONFLICT
+
+
+_ERROR_CLASSES = {cls.code: cls for cls in (
+    RPCTimeout, NodeNotFound, NotSupported, TemporarilyUnavailable, MalformedRequest, Crash, Abort,
+    KeyDoesNotExist, KeyAlreadyExists, PreconditionFailed, TxnConflict)}
+# Maelstrom's definite codes: the operation certainly did not happen. 0, 13, the codes of
+# 1000 and up (your own) and unknown ones are indefinite.
+_DEFINITE_CODES = frozenset((NODE_NOT_FOUND, NOT_SUPPORTED, TEMPORARILY_UNAVAILABLE, MALFORMED_REQUEST,
+                             ABORT, KEY_DOES_NOT_EXIST, KEY_ALREADY_EXISTS, PRECONDITION_FAILED, TXN_CONFLICT))
+
+
+def _error_answer(body):
+    """The RPCError a call raises for an error answer: the class of its code."""
+    return RPCError(body.get("code"), body.get("text", ""), body, answered=True)
 
 
 class Message:
@@ -335,48 +425,415 @@ class Writer:
         self._drained.wait()
 
 
-# ---------------------------------------------------------------- the node
+# ---------------------------------------------------------------- calls in flight
 
-_TIMED_OUT = object()  # what a sync_rpc timer puts in the AsyncResult the call waits on
+_TIMED_OUT = object()  # the outcome of a call whose own timeout fired
+_ABANDONED = object()  # the outcome of a sync_rpc whose caller was thrown out of its wait
 _FOREVER = float("inf")
-_NO_CALL = (None, None)  # (answer, caller) of a call nobody waits for
+_ENDINGS = {_TIMED_OUT: "it had timed out", _ABANDONED: "its caller had stopped waiting"}
+
+
+def _check_timeout(seconds, what):
+    """``seconds`` if it is a positive, finite number; else TypeError (not a number) or
+    ValueError (NaN, say, which would break the loop's heap of timers)."""
+    try:
+        in_range = 0 < seconds < _FOREVER
+    except TypeError:  # a string, say: a TypeError, as Python's own calls raise
+        raise TypeError("a %s timeout must be a number of seconds, not %r" % (what, seconds)) from None
+    if not in_range:
+        raise ValueError("a %s timeout must be a positive, finite number of seconds, not %r" % (what, seconds))
+    return seconds
+
+
+class Call:
+    """A request in flight, made by ``node.rpc``: ``dest`` and ``msg_id``, then, once it has
+    settled, its answer, its error or its timeout. It settles whether anyone waits or not,
+    and then leaves the node's table of calls."""
+
+    __slots__ = ("dest", "msg_id", "_node", "_result", "_timer", "_seconds", "_callback", "_workers",
+                 "_started", "_order")
+
+    def __init__(self, node, dest, msg_id, seconds, callback):
+        self.dest = dest
+        self.msg_id = msg_id
+        self._node = node
+        self._result = AsyncResult()  # the outcome: an answer's body, or _TIMED_OUT / _ABANDONED
+        # A plain timer that settles the call: cheaper in time and memory than gevent.Timeout.
+        self._timer = node._loop.timer(seconds)
+        self._seconds = seconds
+        self._callback = callback
+        self._workers = None  # worker greenlets waiting in get(): woken straight, not through the hub
+        self._started = time.monotonic()
+        self._order = None  # the node's count of settled calls when this one settled
+
+    def __repr__(self):
+        return "<Call msg_id %s to %s, %s>" % (self.msg_id, self.dest, "settled" if self.ready() else "in flight")
+
+    def ready(self):
+        """Whether the call has settled: answered, errored or timed out."""
+        return self._result.ready()
+
+    def get(self, timeout=None):
+        """Wait (this greenlet only) for the call to settle; return the answer's body, or raise
+        what ``sync_rpc`` raises. ``timeout`` bounds this wait alone: RPCTimeout is raised
+        when it passes, and the call goes on until its own timeout."""
+        if not self._result.ready():
+            self._wait(None if timeout is None else _check_timeout(timeout, "get"))
+            if not self._result.ready():
+                raise RPCTimeout("gave up after %gs waiting for the answer from %s to msg_id %d; "
+                                 "the call goes on" % (timeout, self.dest, self.msg_id))
+        outcome = self._result.value
+        if outcome is _TIMED_OUT:
+            raise RPCTimeout("no answer from %s to msg_id %d within %gs" % (self.dest, self.msg_id, self._seconds))
+        if outcome.get("type") == "error":
+            raise _error_answer(outcome)
+        return outcome
+
+    def _wait(self, timeout):
+        node = self._node
+        caller = getcurrent()
+        if caller is node._hub:
+            raise RuntimeError("a call cannot be waited for in the hub: wait from a handler or a greenlet")
+        if type(caller) is not _Worker:  # a greenlet of the user's: gevent resumes it from the hub
+            self._result.wait(timeout)
+            return
+        waiting = self._workers
+        if waiting is None:
+            waiting = self._workers = []
+        waiting.append(caller)
+        bound = None
+        if timeout is not None:
+            bound = node._loop.timer(timeout)
+            bound.start(self._give_up, caller, update=True)
+        node._waiting += 1
+        if node._input_ended:
+            node._settled.set()
+        try:
+            while caller in waiting:
+                node._workers.pass_on()
+        except BaseException:  # thrown out of the wait (a handler's own gevent.Timeout, say)
+            if caller in waiting:
+                waiting.remove(caller)
+            else:  # woken, not yet resumed: it must not be resumed now
+                node._workers.unwake(caller)
+            raise
+        finally:
+            node._waiting -= 1
+            if bound is not None:
+                bound.close()
+
+    def _give_up(self, caller):
+        waiting = self._workers
+        if caller in waiting:
+            waiting.remove(caller)
+            self._node._workers.wake(caller)
+
+    def _settle(self, outcome):
+        """The call is over: leave the table, wake whoever waits, run the callback."""
+        node = self._node
+        del node._calls[self.msg_id]
+        self._timer.close()
+        self._result.set(outcome)  # wakes the user's greenlets, and gnode.wait, through the hub
+        node._calls_settled += 1
+        self._order = node._calls_settled
+        node._stats.call_settled(outcome, time.monotonic() - self._started)
+        node._remember_ended_call(self.msg_id, "it was answered" if type(outcome) is dict else _ENDINGS[outcome])
+        waiting = self._workers
+        if waiting:
+            for worker in waiting:
+                node._workers.wake(worker)
+            waiting.clear()
+        if self._callback is not None:
+            gevent.spawn(self._callback, self)  # its exception is logged by the hub, with its file and line
+
+
+def _expire(call):
+    """A call's timer fired (a plain function: a bound method per call would cost 64 bytes)."""
+    if not call._result.ready():
+        call._settle(_TIMED_OUT)
+
+
+def wait(calls, count=None, timeout=None):
+    """Wait (this greenlet only) until ``count`` of ``calls`` have settled (default: all), or
+    until ``timeout`` seconds have passed; return the settled calls, in the order they settled."""
+    calls = list(calls)
+    count = len(calls) if count is None else min(count, len(calls))
+    done = Event()
+    settled = [0]
+
+    def one_settled(_result):
+        settled[0] += 1
+        if settled[0] >= count:
+            done.set()
+
+    results = [call._result for call in calls]
+    for result in results:
+        if result.ready():
+            settled[0] += 1
+    if settled[0] < count:
+        for result in results:
+            result.rawlink(one_settled)
+        try:
+            done.wait(None if timeout is None else _check_timeout(timeout, "wait"))
+        finally:
+            for result in results:
+                result.unlink(one_settled)
+    return sorted((call for call in calls if call.ready()), key=lambda call: call._order)
+
+
+# ---------------------------------------------------------------- background work
+
+_tasks = []  # (fn, seconds, jitter) of each @every, filled as plugins load
+
+
+def every(seconds, jitter=0.0):
+    """Run the decorated ``fn(node)`` every ``seconds`` once ``init`` is done, until the end
+    of input. Runs never overlap: they are spaced from start to start, and a run that takes
+    longer than ``seconds`` is followed at once by the next (missed runs are not made up).
+    ``jitter`` (0 to 1) spreads each interval uniformly over ``seconds * (1 ± jitter)``, so
+    nodes started together do not run in lock step. An exception is logged, with the
+    function's file and line, and the next run still comes."""
+    _check_timeout(seconds, "@every")
+    if not 0 <= jitter <= 1:
+        raise ValueError("@every's jitter is a fraction from 0 to 1, not %r" % (jitter,))
+
+    def register(fn):
+        _tasks.append((fn, seconds, jitter))
+        return fn
+    return register
+
+
+class _Periodic:
+    """The clock of the ``@every`` tasks: a greenlet each, from init to the end of input."""
+
+    def __init__(self, tasks):
+        self._tasks = tasks
+        self._greenlets = []
+
+    def start(self, node):
+        self._greenlets = [gevent.spawn(self._run, node, *task) for task in self._tasks]
+
+    def stop(self):
+        gevent.killall(self._greenlets, block=False)
+
+    @staticmethod
+    def _run(node, fn, seconds, jitter):
+        spread = random.Random()
+        next_run = time.monotonic() + seconds * (1 + jitter * spread.uniform(-1, 1))
+        while True:
+            gevent.sleep(max(0.0, next_run - time.monotonic()))
+            started = time.monotonic()
+            try:
+                fn(node)
+            except GreenletExit:  # stopped at the end of input
+                raise
+            except BaseException:
+                log.exception("periodic task %s failed; it runs again as usual", _where(fn))
+            next_run = max(started + seconds * (1 + jitter * spread.uniform(-1, 1)), time.monotonic())
+
+
+# ---------------------------------------------------------------- statistics
+
+class _Stats:
+    """What ``node.stats()`` reports; counting costs a dict increment per message."""
+
+    def __init__(self):
+        self.received = collections.defaultdict(int)  # message type -> count
+        self.sent = collections.defaultdict(int)
+        self.calls = {"made": 0, "answered": 0, "errored": 0, "timed_out": 0}
+        self.handler_errors = 0  # handlers that raised something other than an RPCError
+        self.latencies = collections.deque(maxlen=LATENCIES_KEPT)  # seconds, of the last answered calls
+
+    def call_settled(self, outcome, seconds):
+        if outcome is _TIMED_OUT:
+            self.calls["timed_out"] += 1
+        elif type(outcome) is dict:
+            self.calls["errored" if outcome.get("type") == "error" else "answered"] += 1
+            self.latencies.append(seconds)
+
+    def report(self):
+        ordered = sorted(self.latencies)
+
+        def percentile(p):
+            return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 3) if ordered else None
+        return {"received": dict(self.received), "sent": dict(self.sent),
+                "calls": {**self.calls, "latency_ms": {"p50": percentile(0.5), "p99": percentile(0.99)}},
+                "handler_errors": self.handler_errors}
+
+    def summary(self):
+        report = self.report()
+
+        def by_type(counts):
+            return "%d (%s)" % (sum(counts.values()), ", ".join("%s %d" % kv for kv in sorted(counts.items())))
+        calls = report["calls"]
+        return ("stats: in %s; out %s; calls %d made, %d answered, %d errored, %d timed out, p50 %s ms, "
+                "p99 %s ms; handler errors %d" % (
+                    by_type(report["received"]), by_type(report["sent"]), calls["made"], calls["answered"],
+                    calls["errored"], calls["timed_out"], calls["latency_ms"]["p50"], calls["latency_ms"]["p99"],
+                    report["handler_errors"]))
+
+
+# ---------------------------------------------------------------- the worker hand-off
+
 _RETIRE = object()  # what the retirer hands a parked worker to make it end
 
 
 class _Worker(greenlet):
-    """A greenlet that handles messages (``Node._work``): its calls are a handler's."""
+    """A greenlet that handles messages (``_Workers._work``): its calls are a handler's."""
 
+
+class _Workers:
+    """Who runs next. Messages wait in ``ready`` for a worker greenlet; a worker whose wait
+    is over waits in ``woken``. A greenlet that parks (``pass_on``) switches straight to
+    what can run next: a woken worker, else a worker for the next message. Only when
+    nothing is left does the hub get the floor, after ``before_idle`` (the writer's flush).
+    So every message runs in a greenlet of its own, a flood needs no new greenlet per
+    message, and an answer reaches its caller without a turn of the event loop."""
+
+    def __init__(self, hub, run, before_idle):
+        self.ready = collections.deque()  # (fn, msg) waiting for a worker
+        self.woken = collections.deque()  # workers whose wait is over
+        self._hub = hub
+        self._loop = hub.loop
+        self._run = run  # run(fn, msg): a worker's job
+        self._before_idle = before_idle
+        self._idle = collections.deque()  # worker greenlets parked, waiting for more messages
+        self._takeover_armed = False  # a _take_over call is queued in the hub
+        self._nursery = None  # the greenlet that starts workers, once started
+        self._retirer = self._loop.timer(RETIRE_EVERY, RETIRE_EVERY)  # runs while too many are idle
+
+    def start(self):
+        self._nursery = greenlet(self._start_workers, self._hub)
+        self._nursery.switch(getcurrent())
+
+    def wake(self, worker):
+        """``worker``'s wait is over: it is switched to by the next greenlet that parks."""
+        self.woken.append(worker)
+        self._arm_takeover()
+
+    def unwake(self, worker):
+        if worker in self.woken:
+            self.woken.remove(worker)
+
+    def pass_on(self):
+        """The calling greenlet parks: switch straight to what can run next, or to the hub."""
+        runnable = self._next_runnable()
+        if runnable is None:
+            self._before_idle()
+            runnable = self._hub
+        return runnable.switch()
+
+    def _next_runnable(self):
+        if self.woken:
+            runnable = self.woken.popleft()
+            if self.woken or self.ready:
+                self._arm_takeover()  # in case ``runnable`` blocks on something else than us
+            return runnable
+        if self.ready:
+            return self._worker()  # which arms the take-over itself if it leaves work (_work)
+        return None
+
+    def _arm_takeover(self):
+        if not self._takeover_armed:
+            self._takeover_armed = True
+            self._loop.run_callback(self._take_over)
+
+    def _take_over(self):
+        """Runs in the hub, so whichever greenlet was working through the queues has
+        stopped without passing them on (its handler waits on something of gevent's, a
+        sleep, a lock): what is left goes on from here."""
+        self._takeover_armed = False
+        runnable = self._next_runnable()
+        if runnable is not None:
+            runnable.switch()
+
+    def _worker(self):
+        """A greenlet to handle queued messages: a parked worker, or a new one (switching to
+        the nursery starts one)."""
+        return self._idle.pop() if self._idle else self._nursery
+
+    def _start_workers(self, starter):
+        """The nursery's life: each switch to it starts one more worker. A new greenlet
+        inherits the Python recursion depth of whatever first switches into it; handing
+        over happens deep in parked calls' stacks, so workers are started from here, where
+        the stack is shallow, or a burst of blocked handlers would add up to a RecursionError."""
+        starter.switch()
+        while True:
+            _Worker(self._work, self._hub).switch()
+
+    def _work(self):
+        """A worker greenlet's life: handle queued messages one after another, park when
+        the queue is empty, be woken for more. A handler that blocks keeps its worker,
+        and the rest of the queue is taken over by another."""
+        ready, woken, idle, run, me = self.ready, self.woken, self._idle, self._run, getcurrent()
+        while True:
+            while ready:
+                fn, msg = ready.popleft()
+                if ready or woken:
+                    self._arm_takeover()  # in case this handler blocks on something else than us
+                run(fn, msg)
+            idle.append(me)
+            if len(idle) > MAX_IDLE_WORKERS and not self._retirer.active:
+                self._retirer.start(self._retire_idle_workers)
+            try:
+                if self.pass_on() is _RETIRE:
+                    break
+            except BaseException:  # something woke a parked worker by mistake: retire it
+                log.exception("a parked worker was woken by an exception; retiring it")
+                idle.remove(me)
+                break
+
+    def _retire_idle_workers(self):
+        """The retirer's tick, in the hub: a burst of blocking handlers has left more parked
+        workers than are kept. Ending a greenlet costs a few µs (its stacks are freed), so
+        they go a batch per tick: were each to end as it parked, a burst of 10,000 timeouts
+        would take half as long again to answer."""
+        idle = self._idle
+        for _ in range(min(RETIRE_BATCH, len(idle) - MAX_IDLE_WORKERS)):
+            idle.popleft().switch(_RETIRE)  # the oldest first; it ends, back into the hub
+        if len(idle) <= MAX_IDLE_WORKERS:
+            self._retirer.stop()
+
+
+# ---------------------------------------------------------------- the node
 
 class Node:
     """The running node, handed to every handler as its first argument.
 
     ``id`` and ``node_ids`` come from Maelstrom's ``init`` (None and [] before it);
-    ``rpc_timeout`` is the default wait of ``sync_rpc``, in seconds.
+    ``rpc_timeout`` is the default timeout of a call, in seconds. ``lin_kv``, ``seq_kv``
+    and ``lww_kv`` are clients of Maelstrom's key-value services, ``lin_tso`` of its
+    timestamp oracle.
     """
 
-    def __init__(self, handlers, rpc_timeout=DEFAULT_RPC_TIMEOUT, trace=False):
+    def __init__(self, handlers, rpc_timeout=DEFAULT_RPC_TIMEOUT, trace=False, tasks=(), stats_every=None):
         self.id = None
         self.node_ids = []
         self.rpc_timeout = rpc_timeout
+        self.lin_kv = KV(self, "lin-kv")
+        self.seq_kv = KV(self, "seq-kv")
+        self.lww_kv = KV(self, "lww-kv")
+        self.lin_tso = TSO(self)
         handlers = dict(handlers)
         self._init_hook = handlers.pop("init", None)
         handlers["init"] = _handle_init
         self._handlers = handlers
         self._next_msg_id = 0  # every message we send takes the next one
-        self._calls = {}  # msg_id -> (AsyncResult, caller greenlet) of a sync_rpc waiting for it
+        self._calls = {}  # msg_id -> Call, while it is in flight
+        self._calls_settled = 0
         self._ended_calls = collections.OrderedDict()  # msg_id -> how it ended, the last ENDED_CALLS_KEPT
         self._destinations = set()  # where Maelstrom lets us send: nodes, services, senders seen
         self._held = []  # messages that came before init; None once init is done
         self._hub = gevent.get_hub()
         self._loop = self._hub.loop
-        self._ready = collections.deque()  # (handler, message) waiting for a worker
-        self._woken = collections.deque()  # greenlets whose sync_rpc has its answer or timeout
-        self._takeover_armed = False  # a _take_over call is queued in the hub
-        self._nursery = None  # the greenlet that starts workers, once run() has begun
-        self._idle = collections.deque()  # worker greenlets parked, waiting for more messages
-        self._retirer = self._loop.timer(RETIRE_EVERY, RETIRE_EVERY)  # runs while too many are idle
+        self._workers = _Workers(self._hub, self._handle, self._flush_now)
+        self._queue = self._workers.ready.append  # bound once: it is on every message's path
+        self._periodic = _Periodic(list(tasks))
+        self._stats = _Stats()
+        self._count_received, self._count_sent = self._stats.received, self._stats.sent
+        self._stats_every = stats_every
         self._busy = 0  # messages handed to a worker and not finished yet
-        self._on_timer = self._expire  # bound once: a bound method per call would cost 64 bytes each
+        self._waiting = 0  # of those, workers waiting for a call to settle
         self._input_ended = False
         self._settled = Event()  # poked, once input has ended, when a handler finishes or waits
         self._writer = None
@@ -418,84 +875,67 @@ class Node:
         self._write(msg.src, body, request_id, msg.dest if self.id is None else self.id)
         msg.answered = True
 
+    def rpc(self, dest, body, timeout=None, callback=None):
+        """Send ``body`` to ``dest`` and return at once the Call in flight. It settles when
+        its answer comes or after ``timeout`` seconds (default ``node.rpc_timeout``); then
+        ``callback(call)``, if given, runs in a greenlet of its own. A ``timeout`` that is
+        not a number raises TypeError, one that is not positive and finite ValueError, and
+        an unknown ``dest`` NodeNotFound, before anything is sent."""
+        seconds = _check_timeout(self.rpc_timeout if timeout is None else timeout, "call")
+        msg_id = self._next_msg_id
+        call = self._calls[msg_id] = Call(self, dest, msg_id, seconds, callback)  # before the write: the answer can't beat it
+        try:
+            self._write(dest, body)
+        except BaseException:
+            del self._calls[msg_id]
+            raise
+        call._timer.start(_expire, call, update=True)  # update: never fire early
+        self._stats.calls["made"] += 1
+        return call
+
     def sync_rpc(self, dest, body, timeout=None):
         """Send ``body`` to ``dest`` and wait for the answer; return the answer's body.
 
-        Only the calling greenlet waits. Raises RPCTimeout after ``timeout`` seconds
-        (default ``node.rpc_timeout``), RPCError if the answer is an error or ``dest``
-        is unknown. A ``timeout`` that is not a number raises TypeError, one that is not
-        positive and finite ValueError, before anything is sent.
+        ``node.rpc(dest, body, timeout).get()``: only the calling greenlet waits. Raises
+        RPCTimeout after ``timeout`` seconds, the RPCError of the code that came back if the
+        answer is an error, and NodeNotFound if ``dest`` is unknown.
         """
-        seconds = self.rpc_timeout if timeout is None else timeout
-        try:
-            in_range = 0 < seconds < _FOREVER  # NaN is not: it would break the loop's heap of timers
-        except TypeError:  # not a number at all, a string say: a TypeError, as Python's own calls raise
-            raise TypeError("a sync_rpc timeout must be a number of seconds, not %r" % (seconds,)) from None
-        if not in_range:
-            raise ValueError("a sync_rpc timeout must be a positive, finite number of seconds, not %r" % (seconds,))
-        caller = getcurrent()
-        if caller is self._hub:
+        if getcurrent() is self._hub:
             raise RuntimeError("sync_rpc cannot wait in the hub: call it from a handler or a greenlet")
-        # The timeout is a plain timer that resolves the same AsyncResult: cheaper in time and
-        # memory than gevent.Timeout, which throws an exception into the waiting greenlet.
-        timer = self._loop.timer(seconds)
-        msg_id = self._next_msg_id
-        answer = AsyncResult()
-        call = self._calls[msg_id] = (answer, caller)  # before the request is written: the answer can't beat it
+        call = self.rpc(dest, body, timeout)
         try:
-            self._write(dest, body)
-            timer.start(self._on_timer, call, update=True)  # update: never fire early
-            if self._input_ended:
-                self._settled.set()
-            wake = None if type(caller) is _Worker else caller.switch  # see _wake
-            if wake is not None:
-                answer.rawlink(wake)
-            try:
-                while not answer.ready():
-                    self._pass_on()
-            except BaseException:  # thrown out of the wait (a handler's own gevent.Timeout, say)
-                if caller in self._woken:  # after its answer came: it must not be resumed now
-                    self._woken.remove(caller)
-                raise
-            finally:
-                if wake is not None:
-                    answer.unlink(wake)
-        finally:
-            timer.close()
-            del self._calls[msg_id]
-            self._remember_ended_call(msg_id, answer)
-        reply = answer.value
-        if reply is _TIMED_OUT:
-            raise RPCTimeout("no answer from %s to msg_id %d within %gs" % (dest, msg_id, seconds))
-        if reply.get("type") == "error":
-            raise RPCError(reply.get("code"), reply.get("text", ""), reply)
-        return reply
+            return call.get()
+        except BaseException:
+            if not call.ready():  # thrown out of its wait: nobody else can want this call
+                call._settle(_ABANDONED)
+            raise
 
-    def _remember_ended_call(self, msg_id, answer):
+    def spawn(self, fn, *args):
+        """Run ``fn(*args)`` in a greenlet of its own and return it: ``.get()`` returns what
+        ``fn`` returned, or raises what it raised. An exception is logged (once), never fatal."""
+        return gevent.spawn(fn, *args)
+
+    def stats(self):
+        """Counts so far: messages ``received`` and ``sent`` by type; ``calls`` made,
+        answered, errored and timed out, with the latency of the last answered ones (p50
+        and p99, ms); ``handler_errors``, the handlers that raised something other than an
+        RPCError."""
+        return self._stats.report()
+
+    def _remember_ended_call(self, msg_id, how):
         """Keep how a call ended for a while, so an answer that comes after it can be told
         apart (late, or a second one) from an answer to a plain ``send``."""
         ended = self._ended_calls
-        ended[msg_id] = _how_ended(answer)
+        ended[msg_id] = how
         if len(ended) > ENDED_CALLS_KEPT:
             ended.popitem(last=False)
-
-    def _expire(self, call):
-        # The answer may have come just before: the caller has not woken for it yet, keep it.
-        answer, caller = call
-        if not answer.ready():
-            answer.set(_TIMED_OUT)
-            self._wake(caller)
-
-    def spawn(self, fn, *args):
-        """Run ``fn(*args)`` in a greenlet of its own; an exception in it is logged, never fatal."""
-        return gevent.spawn(_guarded, fn, *args)
 
     def _write(self, dest, body, in_reply_to=None, src=None):
         """Encode one message and queue it for stdout. It takes the next msg_id only once
         it is sure to be sent, so the ids of the messages sent have no gaps."""
         if in_reply_to is None and dest not in self._destinations:
-            raise RPCError(NODE_NOT_FOUND, "unknown destination %r: not a node of this test, "
-                           "a service, nor a sender seen so far" % (dest,))
+            raise NodeNotFound("unknown destination %r: not a node of this test, "
+                               "a service, nor a sender seen so far" % (dest,))
         msg_id = self._next_msg_id
         body = _check_body(body)
         if "msg_id" in body or ("in_reply_to" in body and in_reply_to is not None):
@@ -507,9 +947,13 @@ class Node:
             body = {**body, "in_reply_to": in_reply_to, "msg_id": msg_id}
         line = encode({"src": src or self.id, "dest": dest, "body": body})
         self._next_msg_id = msg_id + 1
+        self._count_sent[body["type"]] += 1
         if self._trace:
             trace_log.info("out %s", line)
         self._writer.write(line)
+
+    def _flush_now(self):
+        self._writer.flush_now()
 
     # -- the life of a message: read, parse, route, hand to a worker, handle, answer
 
@@ -519,8 +963,9 @@ class Node:
         Returns when it is time to exit.
         """
         self._writer = Writer(out_fd, self._loop, self._output_closed)
-        self._nursery = greenlet(self._start_workers, self._hub)
-        self._nursery.switch(getcurrent())
+        self._workers.start()
+        if self._stats_every:
+            self._loop.timer(self._stats_every, self._stats_every).start(self._log_stats)
         read, wait_readable = os.read, self._hub.wait
         readable = self._loop.io(in_fd, 1)
         receive = self._receive
@@ -570,7 +1015,7 @@ class Node:
         else:
             self._loop.run_callback(me.switch)
         try:
-            self._pass_on()
+            self._workers.pass_on()
         finally:
             if readable is not None:
                 readable.stop()
@@ -583,9 +1028,10 @@ class Node:
             self._bad_input(line, bad)
             return
         self._destinations.add(msg.src)
+        body = msg.body
+        self._count_received[body["type"]] += 1
         if self._trace:
             trace_log.info("in  %s", line.decode())
-        body = msg.body
         if "in_reply_to" in body or body["type"] == "error":  # an answer: never answered back
             self._resolve(msg)
         else:
@@ -599,25 +1045,23 @@ class Node:
             self._start(_refuse_malformed(bad.problem), Message(bad.src, None, {"msg_id": bad.msg_id}))
 
     def _resolve(self, msg):
-        """An answer came: wake the sync_rpc waiting for it. An answer that nothing waits
-        for (to a send, or late, or a duplicate) goes to the handler of its type if there
-        is one, and is dropped otherwise; an error is never handled, so never answered."""
+        """An answer came: it settles the call in flight it answers. An answer that no call
+        waits for (to a send, or late, or a duplicate) goes to the handler of its type if
+        there is one, and is dropped otherwise; an error is never handled, so never answered."""
         body = msg.body
-        answer, caller = self._calls.get(body.get("in_reply_to"), _NO_CALL)
-        if answer is not None and not answer.ready():  # ready: a duplicate, or its timer fired
-            answer.set(body)
-            self._wake(caller)
+        call = self._calls.get(body.get("in_reply_to"))
+        if call is not None:
+            call._settle(body)
         elif body["type"] not in ("error", "init") and body["type"] in self._handlers:
             self._start(self._handlers[body["type"]], msg)
         else:
-            self._drop_answer(msg, answer)
+            self._drop_answer(msg)
 
-    def _drop_answer(self, msg, answer):
+    def _drop_answer(self, msg):
         """Say why an answer goes nowhere. An answer to a ``send`` (a gossip acknowledgement,
-        say) that no handler takes is normal, so it is only a debug line. ``answer`` is the
-        call's AsyncResult while its caller has yet to wake for the first answer."""
+        say) that no handler takes is normal, so it is only a debug line."""
         body, in_reply_to = msg.body, msg.body.get("in_reply_to")
-        ended = _how_ended(answer) if answer is not None else self._ended_calls.get(in_reply_to)
+        ended = self._ended_calls.get(in_reply_to)
         if ended is not None:
             log.info("dropped an answer to a call that had ended (%s): %s from %s in reply to "
                      "msg_id %s", ended, body["type"], msg.src, in_reply_to)
@@ -636,100 +1080,7 @@ class Node:
             self._held.append((fn, msg))
             return
         self._busy += 1
-        self._ready.append((fn, msg))
-
-    def _wake(self, caller):
-        """``caller``'s sync_rpc has its answer (or its timeout): a worker is queued, to be
-        switched to by the next greenlet that parks. Any other greenlet (the user's own,
-        spawned) is linked to the AsyncResult instead, and gevent resumes it from the hub,
-        as it would after any wait: whatever it does next, even dying of an exception,
-        then happens in the hub, not in some other greenlet's place."""
-        if type(caller) is _Worker:
-            self._woken.append(caller)
-            self._arm_takeover()
-
-    def _pass_on(self):
-        """The calling greenlet parks: switch straight to what can run next (a call whose
-        answer came, or a worker for the next message), without a turn of the hub. Only
-        when there is nothing left to do does the hub get the floor, to wait for input and
-        timers, and what the node has to say is written out first, at once."""
-        runnable = self._next_runnable()
-        if runnable is None:
-            self._writer.flush_now()
-            runnable = self._hub
-        return runnable.switch()
-
-    def _next_runnable(self):
-        if self._woken:
-            runnable = self._woken.popleft()
-            if self._woken or self._ready:
-                self._arm_takeover()  # in case ``runnable`` blocks on something else than us
-            return runnable
-        if self._ready:
-            return self._worker()  # which arms the take-over itself if it leaves work (_work)
-        return None
-
-    def _arm_takeover(self):
-        if not self._takeover_armed:
-            self._takeover_armed = True
-            self._loop.run_callback(self._take_over)
-
-    def _take_over(self):
-        """Runs in the hub, so whichever greenlet was working through the queues has
-        stopped without passing them on (its handler waits on something of gevent's, a
-        sleep, a lock): what is left goes on from here."""
-        self._takeover_armed = False
-        runnable = self._next_runnable()
-        if runnable is not None:
-            runnable.switch()
-
-    def _worker(self):
-        """A greenlet to handle queued messages: a parked worker, or a new one (switching to
-        the nursery starts one)."""
-        return self._idle.pop() if self._idle else self._nursery
-
-    def _start_workers(self, starter):
-        """The nursery's life: each switch to it starts one more worker. A new greenlet
-        inherits the Python recursion depth of whatever first switches into it; handing
-        over happens deep in parked calls' stacks, so workers are started from here, where
-        the stack is shallow, or a burst of blocked handlers would add up to a RecursionError."""
-        starter.switch()
-        while True:
-            _Worker(self._work, self._hub).switch()
-
-    def _work(self):
-        """A worker greenlet's life: handle queued messages one after another, park when
-        the queue is empty, be woken for more. A handler that blocks keeps its worker,
-        and the rest of the queue is taken over by another, so every message runs in a
-        greenlet of its own while it runs, yet a flood needs no new greenlet per message."""
-        ready, woken, idle, me = self._ready, self._woken, self._idle, getcurrent()
-        while True:
-            while ready:
-                fn, msg = ready.popleft()
-                if ready or woken:
-                    self._arm_takeover()  # in case this handler blocks on something else than us
-                self._handle(fn, msg)
-            idle.append(me)
-            if len(idle) > MAX_IDLE_WORKERS and not self._retirer.active:
-                self._retirer.start(self._retire_idle_workers)
-            try:
-                if self._pass_on() is _RETIRE:
-                    break
-            except BaseException:  # something woke a parked worker by mistake: retire it
-                log.exception("a parked worker was woken by an exception; retiring it")
-                idle.remove(me)
-                break
-
-    def _retire_idle_workers(self):
-        """The retirer's tick, in the hub: a burst of blocking handlers has left more parked
-        workers than are kept. Ending a greenlet costs a few µs (its stacks are freed), so
-        they go a batch per tick: were each to end as it parked, a burst of 10,000 timeouts
-        would take half as long again to answer."""
-        idle = self._idle
-        for _ in range(min(RETIRE_BATCH, len(idle) - MAX_IDLE_WORKERS)):
-            idle.popleft().switch(_RETIRE)  # the oldest first; it ends, back into the hub
-        if len(idle) <= MAX_IDLE_WORKERS:
-            self._retirer.stop()
+        self._queue((fn, msg))
 
     def _handle(self, fn, msg):
         """Run one handler and answer for it: the body it returns, or the error it raised."""
@@ -755,6 +1106,7 @@ class Node:
             elif isinstance(e, Timeout):
                 code, text = TIMEOUT, "timed out: %s" % e
             else:
+                self._stats.handler_errors += 1
                 log.exception("handler %s failed on a %r message from %s", _where(fn), msg.body.get("type"), msg.src)
                 code, text = CRASH, "%s: %s" % (type(e).__name__, e)
             if type(code) is not int:
@@ -779,12 +1131,12 @@ class Node:
         finish or reach a wait for an answer that has not come (it never will), abandon
         those waits silently, and flush. Background greenlets are not waited for."""
         self._input_ended = True
+        self._periodic.stop()
         if self._held:
             log.warning("input ended before init: %d message(s) never handled", len(self._held))
         deadline = time.monotonic() + EXIT_GRACE
         while True:
-            running = self._busy - sum(1 for answer, caller in self._calls.values()
-                                       if type(caller) is _Worker and not answer.ready())
+            running = self._busy - self._waiting
             if not running:
                 break
             left = deadline - time.monotonic()
@@ -796,6 +1148,9 @@ class Node:
             self._settled.wait(left)
         self._writer.drain()
 
+    def _log_stats(self):
+        log.info("%s", self._stats.summary())
+
     def _output_closed(self):
         _exit(0, "stdout was closed by its reader; exiting")
 
@@ -804,11 +1159,80 @@ class Node:
         _exit(0, "got %s; exiting" % signal.Signals(signum).name)
 
 
-def _how_ended(answer):
-    """How a call ended, from its AsyncResult: words for the log."""
-    if not answer.ready():
-        return "its caller had stopped waiting"  # thrown out of its wait
-    return "it had timed out" if answer.value is _TIMED_OUT else "it was answered"
+# ---------------------------------------------------------------- Maelstrom's services
+
+_MISSING = object()  # no default given
+
+
+class KV:
+    """A client of a Maelstrom key-value service: ``node.lin_kv``, ``node.seq_kv``,
+    ``node.lww_kv``, or ``KV(node, name)`` for any service that speaks their protocol.
+    Every method takes ``timeout=`` (default ``node.rpc_timeout``) and waits in the calling
+    greenlet only; errors come as the RPCError of their code (KeyDoesNotExist, ...)."""
+
+    def __init__(self, node, service):
+        self.node = node
+        self.service = service
+
+    def __repr__(self):
+        return "KV(%r)" % self.service
+
+    def read(self, key, default=_MISSING, timeout=None):
+        """The value of ``key``. A missing key raises KeyDoesNotExist, or returns ``default``
+        when one is given."""
+        try:
+            return self.node.sync_rpc(self.service, {"type": "read", "key": key}, timeout)["value"]
+        except KeyDoesNotExist:
+            if default is _MISSING:
+                raise
+            return default
+
+    def write(self, key, value, timeout=None):
+        """Set ``key`` to ``value``."""
+        self.node.sync_rpc(self.service, {"type": "write", "key": key, "value": value}, timeout)
+
+    def cas(self, key, expected, new, create_if_not_exists=False, timeout=None):
+        """Set ``key`` to ``new`` if its value is ``expected``: else PreconditionFailed, or
+        KeyDoesNotExist for a missing key, which ``create_if_not_exists`` creates instead
+        (lww-kv ignores that flag, as Maelstrom's does)."""
+        body = {"type": "cas", "key": key, "from": expected, "to": new}
+        if create_if_not_exists:
+            body["create_if_not_exists"] = True
+        self.node.sync_rpc(self.service, body, timeout)
+
+    def update(self, key, fn, default=_MISSING, timeout=None):
+        """Set ``key`` to ``fn(old)`` atomically and return that new value: read, compute,
+        compare-and-set, and again from the read while another writer got in between
+        (PreconditionFailed). ``old`` is ``default`` for a missing key, which is then created;
+        with no ``default``, a missing key raises KeyDoesNotExist."""
+        while True:
+            try:
+                old, missing = self.read(key, timeout=timeout), False
+            except KeyDoesNotExist:
+                if default is _MISSING:
+                    raise
+                old, missing = default, True
+            new = fn(old)
+            try:
+                self.cas(key, old, new, create_if_not_exists=missing, timeout=timeout)
+                return new
+            except PreconditionFailed:
+                continue
+
+
+class TSO:
+    """A client of Maelstrom's timestamp oracle, ``lin-tso``: ``node.lin_tso.ts()``."""
+
+    def __init__(self, node, service="lin-tso"):
+        self.node = node
+        self.service = service
+
+    def __repr__(self):
+        return "TSO(%r)" % self.service
+
+    def ts(self, timeout=None):
+        """The next timestamp: an integer, one more than the last one handed out."""
+        return self.node.sync_rpc(self.service, {"type": "ts"}, timeout)["ts"]
 
 
 def _handle_init(node, msg):
@@ -829,6 +1253,7 @@ def _handle_init(node, msg):
         if node._held is not None:
             node._release_held()
     node.reply(msg, {"type": "init_ok"})
+    node._periodic.start(node)
 
 
 def _refuse_malformed(problem):
@@ -842,11 +1267,17 @@ def _no_handler(node, msg):
     raise RPCError(NOT_SUPPORTED, "no handler for type %r" % msg.body["type"])
 
 
-def _guarded(fn, *args):
-    try:
-        return fn(*args)
-    except BaseException:
-        log.exception("background greenlet %s failed", _where(fn))
+def _log_greenlet_failure(context, type_, value, tb):
+    """The hub's way of showing what a greenlet raised: logged once, naming the function's
+    file and line (a callback's, a spawned function's), instead of printed raw."""
+    fn = getattr(context, "_run", None)  # what a gevent.Greenlet runs
+    if getattr(fn, "__code__", None) is not None:
+        what = "background greenlet %s at %s" % (fn.__qualname__, _where(fn))
+    elif fn is not None:
+        what = "background greenlet %s" % _glimpse(fn)
+    else:
+        what = _glimpse(context)
+    log.error("%s failed", what, exc_info=(type_, value, tb))
 
 
 def _exit(status, why=None):
@@ -912,11 +1343,12 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 class Config:
     """What the command line and the environment ask of a node; flags win over variables."""
 
-    def __init__(self, handlers, rpc_timeout, log_level, trace):
+    def __init__(self, handlers, rpc_timeout, log_level, trace, stats_every):
         self.handlers = handlers  # absolute paths of the plugin folders
         self.rpc_timeout = rpc_timeout  # seconds
         self.log_level = log_level  # one of LOG_LEVELS
         self.trace = trace  # log every message in and out
+        self.stats_every = stats_every  # seconds between stats lines on stderr, or None
 
 
 def parse_config(argv, environ):
@@ -938,6 +1370,9 @@ def parse_config(argv, environ):
     parser.add_argument("--trace", action="store_true", default=None,
                         help="log one stderr line for every message in and out "
                              "(default: on if $GNODE_TRACE is 1)")
+    parser.add_argument("--stats-every", metavar="SECONDS",
+                        help="log a one-line summary of node.stats() this often "
+                             "(default: $GNODE_STATS_EVERY, else never)")
     args = parser.parse_args(argv)
     folders = args.handlers or [f for f in environ.get("GNODE_HANDLERS", "").split(os.pathsep) if f]
     if not folders:
@@ -945,18 +1380,26 @@ def parse_config(argv, environ):
             raise StartupError("gnode is installed as a package and has no handlers/ of its own: "
                                "name your handlers folder with --handlers DIR or GNODE_HANDLERS")
         folders = [os.path.join(here, "handlers")]
-    timeout = args.rpc_timeout or environ.get("GNODE_RPC_TIMEOUT") or DEFAULT_RPC_TIMEOUT
-    try:
-        timeout = float(timeout)
-        if not 0 < timeout < float("inf"):
-            raise ValueError
-    except ValueError:
-        raise StartupError("the RPC timeout must be a positive number of seconds, not %r" % timeout) from None
+    timeout = _seconds_setting("the RPC timeout", args.rpc_timeout or environ.get("GNODE_RPC_TIMEOUT")
+                               or DEFAULT_RPC_TIMEOUT)
+    stats_every = args.stats_every or environ.get("GNODE_STATS_EVERY")
+    if stats_every:
+        stats_every = _seconds_setting("--stats-every", stats_every)
     log_level = args.log_level or environ.get("GNODE_LOG_LEVEL", "info").lower()
     if log_level not in LOG_LEVELS:
         raise StartupError("GNODE_LOG_LEVEL must be one of %s, not %r" % (", ".join(LOG_LEVELS), log_level))
     trace = args.trace if args.trace is not None else environ.get("GNODE_TRACE", "") not in ("", "0")
-    return Config([os.path.abspath(f) for f in folders], timeout, log_level, trace)
+    return Config([os.path.abspath(f) for f in folders], timeout, log_level, trace, stats_every or None)
+
+
+def _seconds_setting(name, text):
+    try:
+        seconds = float(text)
+        if not 0 < seconds < float("inf"):
+            raise ValueError
+    except ValueError:
+        raise StartupError("%s must be a positive number of seconds, not %r" % (name, text)) from None
+    return seconds
 
 
 def _set_up_logging(level):
@@ -1005,7 +1448,10 @@ def main(argv=None):
     _set_up_logging(config.log_level)
     _set_up_gevent()
     sys.modules.setdefault("gnode", sys.modules[__name__])  # plugins import this very module
-    gevent.get_hub().SYSTEM_ERROR = ()  # nothing a greenlet raises may end the node
+    hub = gevent.get_hub()
+    hub.SYSTEM_ERROR = ()  # nothing a greenlet raises may end the node
+    hub.NOT_ERROR = (GreenletExit,)  # and a sys.exit() in one is logged, as any other failure
+    hub.print_exception = _log_greenlet_failure
     in_fd = _private_fd(0, os.O_RDONLY)
     out_fd = _private_fd(1, os.O_WRONLY)
     os.dup2(2, 1)  # stdout is for messages only: any other output, plugins' too, goes to stderr
@@ -1015,7 +1461,7 @@ def main(argv=None):
     except StartupError as e:
         log.error("%s", e)
         _exit(1)
-    node = Node(handlers, config.rpc_timeout, config.trace)
+    node = Node(handlers, config.rpc_timeout, config.trace, _tasks, config.stats_every)
     gc.freeze()  # start-up's objects live for ever: spare every full collection from scanning them
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, node._on_signal, signum)

@@ -86,12 +86,9 @@ def test_trace_logs_every_message_in_and_out_only_when_asked():
 
 
 def test_only_the_last_ended_calls_are_remembered_to_name_a_late_answer():
-    from gevent.event import AsyncResult
-
     import gnode
 
-    node, answered = gnode.Node({}), AsyncResult()
-    answered.set({"type": "pong"})
+    node = gnode.Node({})
     for msg_id in range(gnode.ENDED_CALLS_KEPT + 10):
-        node._remember_ended_call(msg_id, answered)
+        node._remember_ended_call(msg_id, "it was answered")
     assert len(node._ended_calls) == gnode.ENDED_CALLS_KEPT and next(iter(node._ended_calls)) == 10

@@ -121,10 +121,10 @@ def test_a_call_thrown_out_of_its_wait_after_its_answer_came_is_not_resumed_late
     worker = waiting[0]
     # The answer, handed to the node directly so that nothing runs before the throw.
     node._receive(b'{"src": "n2", "dest": "n1", "body": {"type": "pong", "in_reply_to": 1}}')
-    assert list(node._woken) == [worker]
+    assert list(node._workers.woken) == [worker]
     gevent.get_hub().loop.run_callback(getcurrent().switch)  # the test's turn again once the node waits
     worker.throw(ValueError("thrown into the wait"))
-    assert worker not in node._woken and list(node._idle).count(worker) == 1
+    assert worker not in node._workers.woken and list(node._workers._idle).count(worker) == 1
     os.close(feed)
     running.join(10)
     out = os.read(drain, 1 << 16).decode().splitlines()
@@ -156,6 +156,6 @@ def test_sync_rpc_refuses_to_wait_in_the_hub():
 def test_sync_rpc_refuses_a_timeout_that_is_not_a_positive_number_before_it_sends(timeout, error):
     # A NaN deadline in the loop's heap of timers would stop every later timer firing.
     node = gnode.Node({})
-    with pytest.raises(error, match="a sync_rpc timeout must be a (positive, finite )?number of seconds"):
+    with pytest.raises(error, match="a call timeout must be a (positive, finite )?number of seconds"):
         node.sync_rpc("n2", {"type": "ping"}, timeout=timeout)
     assert node._calls == {} and node._next_msg_id == 0
