@@ -64,7 +64,7 @@ CLIENT_PATIENCE = 4.0  # seconds after which a Maelstrom client (timeout 5 s) ma
 WRITE_BATCH = 32  # lines a busy node lets pile up before it writes them (see Writer; bench/ measured it)
 MAX_IDLE_WORKERS = 64  # parked worker greenlets kept for later bursts of blocking handlers
 RETIRE_BATCH, RETIRE_EVERY = 128, 0.01  # idle workers beyond those retired per tick (~0.5 ms), tick in s
-ENDED_CALLS_KEPT = 4096  # ended calls remembered, to tell a late or second answer from a send's
+ENDED_CALLS_KEPT = 4096  # how calls ended, among the last this many msg_ids: tells a late answer from a send's
 LATENCIES_KEPT = 1024  # latencies of the last answered calls, for node.stats()'s percentiles
 
 
@@ -499,13 +499,13 @@ class Call:
             return
         waiting = self._workers
         if waiting is None:
-            waiting = self._workers = []
-        waiting.append(caller)
+            waiting = self._workers = [caller]
+        else:
+            waiting.append(caller)
         bound = None
         if timeout is not None:
             bound = node._loop.timer(timeout)
             bound.start(self._give_up, caller, update=True)
-        node._waiting += 1
         if node._input_ended:
             node._settled.set()
         try:
@@ -518,7 +518,6 @@ class Call:
                 node._workers.unwake(caller)
             raise
         finally:
-            node._waiting -= 1
             if bound is not None:
                 bound.close()
 
@@ -536,8 +535,18 @@ class Call:
         self._result.set(outcome)  # wakes the user's greenlets, and gnode.wait, through the hub
         node._calls_settled += 1
         self._order = node._calls_settled
-        node._stats.call_settled(outcome, time.monotonic() - self._started)
-        node._remember_ended_call(self.msg_id, "it was answered" if type(outcome) is dict else _ENDINGS[outcome])
+        stats = node._stats
+        if type(outcome) is dict:
+            if outcome.get("type") == "error":
+                stats.errored += 1
+            else:
+                stats.answered += 1
+            stats.latencies.append(time.monotonic() - self._started)
+            node._ended_calls[self.msg_id % ENDED_CALLS_KEPT] = (self.msg_id, "it was answered")
+        else:
+            if outcome is _TIMED_OUT:
+                stats.timed_out += 1
+            node._ended_calls[self.msg_id % ENDED_CALLS_KEPT] = (self.msg_id, _ENDINGS[outcome])
         waiting = self._workers
         if waiting:
             for worker in waiting:
@@ -619,7 +628,7 @@ class _Periodic:
     @staticmethod
     def _run(node, fn, seconds, jitter):
         spread = random.Random()
-        next_run = time.monotonic() + seconds * (1 + jitter * spread.uniform(-1, 1))
+        next_run = time.monotonic() + _interval(seconds, jitter, spread)
         while True:
             gevent.sleep(max(0.0, next_run - time.monotonic()))
             started = time.monotonic()
@@ -629,27 +638,26 @@ class _Periodic:
                 raise
             except BaseException:
                 log.exception("periodic task %s failed; it runs again as usual", _where(fn))
-            next_run = max(started + seconds * (1 + jitter * spread.uniform(-1, 1)), time.monotonic())
+            next_run = max(started + _interval(seconds, jitter, spread), time.monotonic())
+
+
+def _interval(seconds, jitter, spread):
+    """The time from one run of a periodic task to the next: ``seconds * (1 ± jitter)``."""
+    return seconds * (1 + jitter * spread.uniform(-1, 1)) if jitter else seconds
 
 
 # ---------------------------------------------------------------- statistics
 
 class _Stats:
-    """What ``node.stats()`` reports; counting costs a dict increment per message."""
+    """What ``node.stats()`` reports. Counting costs a dict increment per message, and a
+    few attribute increments per call."""
 
     def __init__(self):
         self.received = collections.defaultdict(int)  # message type -> count
         self.sent = collections.defaultdict(int)
-        self.calls = {"made": 0, "answered": 0, "errored": 0, "timed_out": 0}
+        self.made = self.answered = self.errored = self.timed_out = 0  # calls
         self.handler_errors = 0  # handlers that raised something other than an RPCError
         self.latencies = collections.deque(maxlen=LATENCIES_KEPT)  # seconds, of the last answered calls
-
-    def call_settled(self, outcome, seconds):
-        if outcome is _TIMED_OUT:
-            self.calls["timed_out"] += 1
-        elif type(outcome) is dict:
-            self.calls["errored" if outcome.get("type") == "error" else "answered"] += 1
-            self.latencies.append(seconds)
 
     def report(self):
         ordered = sorted(self.latencies)
@@ -657,7 +665,8 @@ class _Stats:
         def percentile(p):
             return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 3) if ordered else None
         return {"received": dict(self.received), "sent": dict(self.sent),
-                "calls": {**self.calls, "latency_ms": {"p50": percentile(0.5), "p99": percentile(0.99)}},
+                "calls": {"made": self.made, "answered": self.answered, "errored": self.errored,
+                          "timed_out": self.timed_out, "latency_ms": {"p50": percentile(0.5), "p99": percentile(0.99)}},
                 "handler_errors": self.handler_errors}
 
     def summary(self):
@@ -809,7 +818,7 @@ class Node:
     def __init__(self, handlers, rpc_timeout=DEFAULT_RPC_TIMEOUT, trace=False, tasks=(), stats_every=None):
         self.id = None
         self.node_ids = []
-        self.rpc_timeout = rpc_timeout
+        self.rpc_timeout = _check_timeout(rpc_timeout, "default call")
         self.lin_kv = KV(self, "lin-kv")
         self.seq_kv = KV(self, "seq-kv")
         self.lww_kv = KV(self, "lww-kv")
@@ -821,7 +830,8 @@ class Node:
         self._next_msg_id = 0  # every message we send takes the next one
         self._calls = {}  # msg_id -> Call, while it is in flight
         self._calls_settled = 0
-        self._ended_calls = collections.OrderedDict()  # msg_id -> how it ended, the last ENDED_CALLS_KEPT
+        # (msg_id, how it ended) of calls, at msg_id % ENDED_CALLS_KEPT: a ring, cheaper than a dict
+        self._ended_calls = [None] * ENDED_CALLS_KEPT
         self._destinations = set()  # where Maelstrom lets us send: nodes, services, senders seen
         self._held = []  # messages that came before init; None once init is done
         self._hub = gevent.get_hub()
@@ -833,7 +843,6 @@ class Node:
         self._count_received, self._count_sent = self._stats.received, self._stats.sent
         self._stats_every = stats_every
         self._busy = 0  # messages handed to a worker and not finished yet
-        self._waiting = 0  # of those, workers waiting for a call to settle
         self._input_ended = False
         self._settled = Event()  # poked, once input has ended, when a handler finishes or waits
         self._writer = None
@@ -881,7 +890,7 @@ class Node:
         ``callback(call)``, if given, runs in a greenlet of its own. A ``timeout`` that is
         not a number raises TypeError, one that is not positive and finite ValueError, and
         an unknown ``dest`` NodeNotFound, before anything is sent."""
-        seconds = _check_timeout(self.rpc_timeout if timeout is None else timeout, "call")
+        seconds = self.rpc_timeout if timeout is None else _check_timeout(timeout, "call")
         msg_id = self._next_msg_id
         call = self._calls[msg_id] = Call(self, dest, msg_id, seconds, callback)  # before the write: the answer can't beat it
         try:
@@ -890,7 +899,7 @@ class Node:
             del self._calls[msg_id]
             raise
         call._timer.start(_expire, call, update=True)  # update: never fire early
-        self._stats.calls["made"] += 1
+        self._stats.made += 1
         return call
 
     def sync_rpc(self, dest, body, timeout=None):
@@ -900,7 +909,7 @@ class Node:
         RPCTimeout after ``timeout`` seconds, the RPCError of the code that came back if the
         answer is an error, and NodeNotFound if ``dest`` is unknown.
         """
-        if getcurrent() is self._hub:
+        if getcurrent() is self._hub:  # refused before anything is sent
             raise RuntimeError("sync_rpc cannot wait in the hub: call it from a handler or a greenlet")
         call = self.rpc(dest, body, timeout)
         try:
@@ -921,14 +930,6 @@ class Node:
         and p99, ms); ``handler_errors``, the handlers that raised something other than an
         RPCError."""
         return self._stats.report()
-
-    def _remember_ended_call(self, msg_id, how):
-        """Keep how a call ended for a while, so an answer that comes after it can be told
-        apart (late, or a second one) from an answer to a plain ``send``."""
-        ended = self._ended_calls
-        ended[msg_id] = how
-        if len(ended) > ENDED_CALLS_KEPT:
-            ended.popitem(last=False)
 
     def _write(self, dest, body, in_reply_to=None, src=None):
         """Encode one message and queue it for stdout. It takes the next msg_id only once
@@ -1029,13 +1030,14 @@ class Node:
             return
         self._destinations.add(msg.src)
         body = msg.body
-        self._count_received[body["type"]] += 1
+        kind = body["type"]
+        self._count_received[kind] += 1
         if self._trace:
             trace_log.info("in  %s", line.decode())
-        if "in_reply_to" in body or body["type"] == "error":  # an answer: never answered back
+        if "in_reply_to" in body or kind == "error":  # an answer: never answered back
             self._resolve(msg)
         else:
-            self._start(self._handlers.get(body["type"], _no_handler), msg)
+            self._start(self._handlers.get(kind, _no_handler), msg)
 
     def _bad_input(self, line, bad):
         log.warning("input line %d ignored: %s: %s", self._line_number, bad.problem,
@@ -1061,10 +1063,10 @@ class Node:
         """Say why an answer goes nowhere. An answer to a ``send`` (a gossip acknowledgement,
         say) that no handler takes is normal, so it is only a debug line."""
         body, in_reply_to = msg.body, msg.body.get("in_reply_to")
-        ended = self._ended_calls.get(in_reply_to)
-        if ended is not None:
+        ended = self._ended_calls[in_reply_to % ENDED_CALLS_KEPT] if type(in_reply_to) is int else None
+        if ended is not None and ended[0] == in_reply_to:
             log.info("dropped an answer to a call that had ended (%s): %s from %s in reply to "
-                     "msg_id %s", ended, body["type"], msg.src, in_reply_to)
+                     "msg_id %s", ended[1], body["type"], msg.src, in_reply_to)
         elif type(in_reply_to) is int and 0 <= in_reply_to < self._next_msg_id:
             log.debug("an answer to a send that no handler takes: %s from %s in reply to msg_id %s",
                       body["type"], msg.src, in_reply_to)
@@ -1136,7 +1138,7 @@ class Node:
             log.warning("input ended before init: %d message(s) never handled", len(self._held))
         deadline = time.monotonic() + EXIT_GRACE
         while True:
-            running = self._busy - self._waiting
+            running = self._busy - sum(len(call._workers or ()) for call in self._calls.values())
             if not running:
                 break
             left = deadline - time.monotonic()

@@ -4,17 +4,15 @@
 waits for the answer and replies {"type": "proxy_ok", "result": <answer body>}.
 An error answer is a result like any other; no answer in time is error code 0.
 """
-from gnode import RPCError, RPCTimeout, handler
+from gnode import RPCError, handler
 
 
 @handler("proxy")
 def proxy(node, msg):
     try:
         result = node.sync_rpc(msg.body["target"], msg.body["inner"])
-    except RPCTimeout:
-        raise
     except RPCError as error:
-        if error.body.get("in_reply_to") is None:  # refused before sending (unknown target)
+        if not error.answered:  # timed out, or refused before sending (unknown target)
             raise
         result = error.body
     return {"type": "proxy_ok", "result": result}

@@ -34,3 +34,44 @@ def node_env(extra=None):
 
 def output(completed):
     return [json.loads(x) for x in completed.stdout.decode().splitlines()]
+
+
+class LiveNode:
+    """The node as a running process the test converses with, playing its peers and services:
+    ``send`` a message, ``receive`` what it writes (waiting up to a timeout), ``finish``."""
+
+    def __init__(self, *args, env=None, node_ids=("n1", "n2", "n3")):
+        from gnode_pytest import NodeProcess  # its stdout and stderr readers, on threads
+
+        self.process = NodeProcess([sys.executable, str(GNODE), *args], "/tmp", node_env(env))
+        self.send({"src": "c0", "dest": "n1", "body": {"type": "init", "msg_id": 1, "node_id": "n1",
+                                                       "node_ids": list(node_ids)}})
+        assert self.receive()["body"]["type"] == "init_ok", self.stderr()
+
+    def send(self, message):
+        self.process.send(line(message))
+
+    def receive(self, timeout=5):
+        """The next message the node writes; fails the test if none comes in ``timeout`` s."""
+        raw = self.process.next_line(timeout)
+        assert raw is not None, "the node wrote nothing in %gs; its stderr:\n%s" % (timeout, self.stderr())
+        return json.loads(raw)
+
+    def receive_all(self, count, timeout=5):
+        return [self.receive(timeout) for _ in range(count)]
+
+    def quiet(self, seconds):
+        """Fails the test if the node writes anything within ``seconds``."""
+        raw = self.process.next_line(seconds)
+        assert raw is None, "the node wrote %r" % raw
+
+    def stderr(self):
+        return "\n".join(self.process.stderr)
+
+    def finish(self):
+        """Close stdin; return the exit status (None if it had to be killed) once it has exited."""
+        self.process.close()
+        try:
+            return self.process.finish(10)
+        finally:
+            self.process.stop()

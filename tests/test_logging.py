@@ -83,12 +83,3 @@ def test_trace_logs_every_message_in_and_out_only_when_asked():
                           "out " + json.dumps(INIT_OK), "out " + json.dumps(answer)], (args, env)
     for env in (None, {"GNODE_TRACE": "0"}):
         assert "gnode.trace" not in run_node(conversation, env=env).stderr.decode()
-
-
-def test_only_the_last_ended_calls_are_remembered_to_name_a_late_answer():
-    import gnode
-
-    node = gnode.Node({})
-    for msg_id in range(gnode.ENDED_CALLS_KEPT + 10):
-        node._remember_ended_call(msg_id, "it was answered")
-    assert len(node._ended_calls) == gnode.ENDED_CALLS_KEPT and next(iter(node._ended_calls)) == 10
