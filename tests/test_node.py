@@ -332,3 +332,27 @@ def test_after_start_up_patching_a_plugin_can_still_wrap_a_socket_in_tls():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30, cwd=str(ROOT),
                           env=node_env())
     assert done.stdout.strip() == b"wrapped", done.stderr.decode()[-2000:]
+
+
+def test_start_up_patches_the_standard_library_without_searching_installed_packages_for_gevent_plugins():
+    # The search is importlib.metadata.entry_points, once per patch event: count its calls.
+    code = ("import importlib.metadata as metadata, gnode, time\n"
+            "searches = []\n"
+            "real = metadata.entry_points\n"
+            "metadata.entry_points = lambda **kw: searches.append(kw) or real(**kw)\n"
+            "gnode._set_up_gevent()\n"
+            "from gevent import monkey\n"
+            "print(len(searches), monkey.is_module_patched('time'), monkey.is_module_patched('socket'))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30, cwd=str(ROOT),
+                          env=node_env())
+    assert done.stdout.split() == [b"0", b"True", b"True"], done.stderr.decode()[-2000:]
+
+
+def test_start_up_freezes_its_objects_once_the_plugins_are_loaded(plugin_dir):
+    folder = plugin_dir({"frozen.py": "import gc\nfrom gnode import handler\nAT_IMPORT = gc.get_freeze_count()\n"
+                         "@handler('frozen')\ndef frozen(node, msg):\n"
+                         "    return {'type': 'frozen_ok', 'at_import': AT_IMPORT, 'now': gc.get_freeze_count()}\n"})
+    done = run_node(line(INIT) + line({"src": "c1", "dest": "n1", "body": {"type": "frozen", "msg_id": 2}}),
+                    "--handlers", str(folder))
+    body = output(done)[1]["body"]
+    assert body["at_import"] == 0 and body["now"] > 0, body
