@@ -430,7 +430,7 @@ class Writer:
 _TIMED_OUT = object()  # the outcome of a call whose own timeout fired
 _ABANDONED = object()  # the outcome of a sync_rpc whose caller was thrown out of its wait
 _FOREVER = float("inf")
-_ENDINGS = {_TIMED_OUT: "it had timed out", _ABANDONED: "its caller had stopped waiting"}
+_ENDINGS = {_TIMED_OUT: "it had timed out", _ABANDONED: "its caller had stopped waiting"}  # for the log
 
 
 def _check_timeout(seconds, what):
@@ -528,25 +528,24 @@ class Call:
             self._node._workers.wake(caller)
 
     def _settle(self, outcome):
-        """The call is over: leave the table, wake whoever waits, run the callback."""
-        node = self._node
-        del node._calls[self.msg_id]
+        """The call is over: leave the table, wake whoever waits, run the callback. (Each
+        line here is on every answered call's path: the stats are kept with few steps.)"""
+        node, msg_id = self._node, self.msg_id
+        del node._calls[msg_id]
         self._timer.close()
         self._result.set(outcome)  # wakes the user's greenlets, and gnode.wait, through the hub
-        node._calls_settled += 1
-        self._order = node._calls_settled
-        stats = node._stats
+        node._calls_settled = self._order = node._calls_settled + 1
         if type(outcome) is dict:
+            node._answered_calls[msg_id % ENDED_CALLS_KEPT] = msg_id
+            node._stats.latencies.append(time.monotonic() - self._started)
             if outcome.get("type") == "error":
-                stats.errored += 1
-            else:
-                stats.answered += 1
-            stats.latencies.append(time.monotonic() - self._started)
-            node._ended_calls[self.msg_id % ENDED_CALLS_KEPT] = (self.msg_id, "it was answered")
+                node._stats.errored += 1
         else:
+            node._unanswered_calls[msg_id % ENDED_CALLS_KEPT] = (msg_id, outcome)
             if outcome is _TIMED_OUT:
-                stats.timed_out += 1
-            node._ended_calls[self.msg_id % ENDED_CALLS_KEPT] = (self.msg_id, _ENDINGS[outcome])
+                node._stats.timed_out += 1
+            else:
+                node._stats.abandoned += 1
         waiting = self._workers
         if waiting:
             for worker in waiting:
@@ -653,24 +652,27 @@ class _Stats:
     few attribute increments per call."""
 
     def __init__(self):
-        self.received = collections.defaultdict(int)  # message type -> count
-        self.sent = collections.defaultdict(int)
-        self.made = self.answered = self.errored = self.timed_out = 0  # calls
+        # message type -> count; plain dicts, which the interpreter indexes faster than a defaultdict
+        self.received = {}
+        self.sent = {}
+        self.made = self.errored = self.timed_out = self.abandoned = 0  # calls; the answered are the rest
         self.handler_errors = 0  # handlers that raised something other than an RPCError
         self.latencies = collections.deque(maxlen=LATENCIES_KEPT)  # seconds, of the last answered calls
 
-    def report(self):
+    def report(self, settled):
+        """The counts as a dict, ``settled`` being the number of calls settled so far."""
         ordered = sorted(self.latencies)
 
         def percentile(p):
             return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 3) if ordered else None
         return {"received": dict(self.received), "sent": dict(self.sent),
-                "calls": {"made": self.made, "answered": self.answered, "errored": self.errored,
+                "calls": {"made": self.made, "answered": settled - self.errored - self.timed_out - self.abandoned,
+                          "errored": self.errored,
                           "timed_out": self.timed_out, "latency_ms": {"p50": percentile(0.5), "p99": percentile(0.99)}},
                 "handler_errors": self.handler_errors}
 
-    def summary(self):
-        report = self.report()
+    def summary(self, settled):
+        report = self.report(settled)
 
         def by_type(counts):
             return "%d (%s)" % (sum(counts.values()), ", ".join("%s %d" % kv for kv in sorted(counts.items())))
@@ -830,8 +832,10 @@ class Node:
         self._next_msg_id = 0  # every message we send takes the next one
         self._calls = {}  # msg_id -> Call, while it is in flight
         self._calls_settled = 0
-        # (msg_id, how it ended) of calls, at msg_id % ENDED_CALLS_KEPT: a ring, cheaper than a dict
-        self._ended_calls = [None] * ENDED_CALLS_KEPT
+        # How calls ended, at msg_id % ENDED_CALLS_KEPT, to name an answer that comes after: rings,
+        # cheaper than a dict. The msg_ids of answered calls; (msg_id, outcome) of the others.
+        self._answered_calls = [None] * ENDED_CALLS_KEPT
+        self._unanswered_calls = [(None, None)] * ENDED_CALLS_KEPT
         self._destinations = set()  # where Maelstrom lets us send: nodes, services, senders seen
         self._held = []  # messages that came before init; None once init is done
         self._hub = gevent.get_hub()
@@ -929,7 +933,7 @@ class Node:
         answered, errored and timed out, with the latency of the last answered ones (p50
         and p99, ms); ``handler_errors``, the handlers that raised something other than an
         RPCError."""
-        return self._stats.report()
+        return self._stats.report(self._calls_settled)
 
     def _write(self, dest, body, in_reply_to=None, src=None):
         """Encode one message and queue it for stdout. It takes the next msg_id only once
@@ -948,7 +952,8 @@ class Node:
             body = {**body, "in_reply_to": in_reply_to, "msg_id": msg_id}
         line = encode({"src": src or self.id, "dest": dest, "body": body})
         self._next_msg_id = msg_id + 1
-        self._count_sent[body["type"]] += 1
+        sent, kind = self._count_sent, body["type"]
+        sent[kind] = sent.get(kind, 0) + 1
         if self._trace:
             trace_log.info("out %s", line)
         self._writer.write(line)
@@ -1031,7 +1036,8 @@ class Node:
         self._destinations.add(msg.src)
         body = msg.body
         kind = body["type"]
-        self._count_received[kind] += 1
+        received = self._count_received
+        received[kind] = received.get(kind, 0) + 1
         if self._trace:
             trace_log.info("in  %s", line.decode())
         if "in_reply_to" in body or kind == "error":  # an answer: never answered back
@@ -1063,10 +1069,16 @@ class Node:
         """Say why an answer goes nowhere. An answer to a ``send`` (a gossip acknowledgement,
         say) that no handler takes is normal, so it is only a debug line."""
         body, in_reply_to = msg.body, msg.body.get("in_reply_to")
-        ended = self._ended_calls[in_reply_to % ENDED_CALLS_KEPT] if type(in_reply_to) is int else None
-        if ended is not None and ended[0] == in_reply_to:
+        ended = None
+        if type(in_reply_to) is int:
+            slot = in_reply_to % ENDED_CALLS_KEPT
+            if self._answered_calls[slot] == in_reply_to:
+                ended = "it was answered"
+            elif self._unanswered_calls[slot][0] == in_reply_to:
+                ended = _ENDINGS[self._unanswered_calls[slot][1]]
+        if ended is not None:
             log.info("dropped an answer to a call that had ended (%s): %s from %s in reply to "
-                     "msg_id %s", ended[1], body["type"], msg.src, in_reply_to)
+                     "msg_id %s", ended, body["type"], msg.src, in_reply_to)
         elif type(in_reply_to) is int and 0 <= in_reply_to < self._next_msg_id:
             log.debug("an answer to a send that no handler takes: %s from %s in reply to msg_id %s",
                       body["type"], msg.src, in_reply_to)
@@ -1151,7 +1163,7 @@ class Node:
         self._writer.drain()
 
     def _log_stats(self):
-        log.info("%s", self._stats.summary())
+        log.info("%s", self._stats.summary(self._calls_settled))
 
     def _output_closed(self):
         _exit(0, "stdout was closed by its reader; exiting")
