@@ -1,0 +1,13 @@
+"""gnode_cluster: several Maelstrom nodes on one machine, on a network that behaves like
+Maelstrom's, with its services: a fast first check of a multi-node system, in seconds,
+from Python or from fixture files. Any executable that speaks Maelstrom's protocol runs
+on it, in any language.
+
+    from gnode_cluster import Cluster
+
+    with Cluster("./gnode.py", node_count=3, handlers="my_broadcast", latency=50) as cluster:
+        cluster.request("n0", {"type": "broadcast", "message": 1})
+"""
+from .cluster import Client, Cluster, ClusterError, node_names
+
+__all__ = ["Client", "Cluster", "ClusterError", "node_names"]

@@ -1,0 +1,149 @@
+"""One node as a process, started as Maelstrom starts it, and what Maelstrom checks of the
+lines it writes. The cluster's loop thread owns its pipes: it calls ``write`` to queue
+input, ``flush`` when stdin is writable, and ``read_stdout``/``read_stderr`` when they
+are readable."""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+
+ENVELOPE_KEYS = {"src", "dest", "body"}
+STDERR_KEPT = 32  # lines of a node's stderr kept for a failure report, as Maelstrom keeps
+
+
+class NodeProcess:
+    """The node ``name``: ``command`` run directly (no shell), working directory /tmp,
+    stdin, stdout and stderr pipes, the caller's environment plus ``env``; its stderr is
+    appended, line by line, to ``log_path``."""
+
+    def __init__(self, name, command, env, log_path):
+        self.name = name
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self.process = subprocess.Popen(command, cwd=tempfile.gettempdir(), env=env, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        start_new_session=True)  # so its own children can be ended too
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            os.set_blocking(stream.fileno(), False)
+        self._pending = bytearray()  # input the pipe would not take yet
+        self._stdout_partial = b""
+        self._stderr_partial = b""
+        self.stderr_tail = []
+
+    @property
+    def stdin(self):
+        return self.process.stdin.fileno()
+
+    @property
+    def stdout(self):
+        return self.process.stdout.fileno()
+
+    @property
+    def stderr(self):
+        return self.process.stderr.fileno()
+
+    def write(self, envelope):
+        """Queue one message for the node's stdin; True if some is left for ``flush``."""
+        self._pending += json.dumps(envelope).encode() + b"\n"
+        return self.flush()
+
+    def flush(self):
+        """Hand the pipe what it takes now; True while some is left. A node that is gone
+        takes nothing, and that is said by its exit, not here (Maelstrom, too, swallows it)."""
+        try:
+            while self._pending:
+                written = os.write(self.stdin, self._pending)
+                del self._pending[:written]
+        except BlockingIOError:
+            return True
+        except OSError:
+            self._pending.clear()
+        return False
+
+    def read_stdout(self):
+        """The complete lines the node has written since last asked (bytes, without the
+        newline), or None once its stdout has closed."""
+        lines, self._stdout_partial, ended = _read_lines(self.stdout, self._stdout_partial)
+        return None if ended and not lines else lines
+
+    def read_stderr(self):
+        """Copies what the node wrote on stderr to its log; False once stderr has closed."""
+        lines, self._stderr_partial, ended = _read_lines(self.stderr, self._stderr_partial)
+        for line in lines:
+            self._log.write(line + b"\n")
+            self.stderr_tail.append(line.decode("utf-8", "replace"))
+        del self.stderr_tail[:-STDERR_KEPT]
+        self._log.flush()
+        return not ended
+
+    def kill(self):
+        """End the node, and whatever it started, at once (SIGKILL, as Maelstrom ends a node)."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.process.kill()
+        self.process.wait()
+
+    def close(self):
+        self.kill()
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self._log.close()
+
+
+def _read_lines(fd, partial):
+    """Read what ``fd`` has; return (complete lines, the unfinished rest, whether it ended)."""
+    chunks = []
+    ended = False
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        except OSError:
+            ended = True
+            break
+        if not chunk:
+            ended = True
+            break
+        chunks.append(chunk)
+    data = partial + b"".join(chunks)
+    *lines, rest = data.split(b"\n")
+    if ended and rest:  # a last line without its newline: Maelstrom never sees it
+        rest = b""
+    return lines, rest, ended
+
+
+def envelope_problem(line, network):
+    """Why Maelstrom would reject this stdout line and stop reading the node (notes 1.4),
+    or None; for a good line, the parsed envelope is returned second."""
+    try:
+        envelope = json.loads(line)
+    except ValueError:
+        return "not well-formed JSON", None
+    if not isinstance(envelope, dict):
+        return "not a JSON object", None
+    extra = set(envelope) - ENVELOPE_KEYS - {"id"}
+    if extra or not ENVELOPE_KEYS <= set(envelope):
+        return "a message has exactly src, dest and body (and maybe an integer id), not %s" \
+            % ", ".join(sorted(envelope)), None
+    if "id" in envelope and not _is_int(envelope["id"]):
+        return "id must be an integer", None
+    src, dest, body = envelope["src"], envelope["dest"], envelope["body"]
+    if not isinstance(src, str) or not isinstance(dest, str):
+        return "src and dest must be strings", None
+    if not isinstance(body, dict):
+        return "body must be a JSON object", None
+    for end, name in (("src", src), ("dest", dest)):
+        if not network.is_member(name):
+            return "invalid %s %r: not a node of this test, a service, nor an open client" % (end, name), None
+    return None, envelope
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
