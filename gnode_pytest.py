@@ -27,7 +27,10 @@ SERVICES = ("lin-kv", "seq-kv", "lww-kv", "lin-tso")
 FILE_KEYS = {"description", "source", "handlers", "args", "env", "cases"}
 CASE_KEYS = {"name", "timeout_ms", "handlers", "args", "env", "exact", "input", "expected",
              "steps", "stderr", "exit_code"}
+CLUSTER_CASE_KEYS = {"name", "timeout_ms", "handlers", "args", "env", "steps", "stderr", "nodes", "node_count",
+                     "latency", "latency_dist"}
 STEP_KINDS = {"send", "expect", "quiet_ms", "close"}
+CLUSTER_STEP_KINDS = {"send", "expect", "expect_all", "eventually", "partition", "isolate", "heal", "quiet_ms"}
 NOTHING = "(nothing)"
 
 
@@ -73,6 +76,9 @@ def _check_file(spec):
         if case["name"] in names:
             raise FixtureError("two cases are named %r" % case["name"])
         names.add(case["name"])
+        if "nodes" in case or "node_count" in case:
+            _check_cluster_case(case, where)
+            continue
         _no_unknown_keys(case, CASE_KEYS, where)
         _check_node_settings(case, where)
         if ("steps" in case) == ("input" in case or "expected" in case):
@@ -85,6 +91,29 @@ def _check_file(spec):
         elif not isinstance(case.get("input"), list) or not isinstance(case.get("expected"), list):
             raise FixtureError('%s: "input" and "expected" must be lists of lines' % where)
     return spec["cases"]
+
+
+def _check_cluster_case(case, where):
+    """A case on several nodes (gnode_cluster): its keys, and each step's shape."""
+    _no_unknown_keys(case, CLUSTER_CASE_KEYS, where)
+    _check_node_settings(case, where)
+    if not isinstance(case.get("steps"), list) or not case["steps"]:
+        raise FixtureError('%s: a case on several nodes needs "steps"' % where)
+    for number, step in enumerate(case["steps"], 1):
+        if not isinstance(step, dict) or len(step) != 1 or next(iter(step)) not in CLUSTER_STEP_KINDS:
+            raise FixtureError("%s step %d must be one of %s" % (
+                where, number, ", ".join('{"%s": ...}' % k for k in sorted(CLUSTER_STEP_KINDS))))
+        (kind, value), = step.items()
+        if kind == "eventually" and (not isinstance(value, dict) or set(value) != {"send", "expect"}):
+            raise FixtureError('%s step %d: "eventually" takes {"send": ..., "expect": ...}' % (where, number))
+        requests = [value] if kind == "send" else [value["send"]] if kind == "eventually" else []
+        answers = [value] if kind == "expect" else value if kind == "expect_all" else \
+            [value["expect"]] if kind == "eventually" else []
+        for message in requests + answers:
+            if not isinstance(message, dict) or not isinstance(message.get("body"), dict) or \
+                    not isinstance(message.get("dest" if message in requests else "src"), str):
+                raise FixtureError('%s step %d: a request is {"dest": NODE, "body": {...}}, an answer '
+                                   '{"src": NODE, "body": {...}}' % (where, number))
 
 
 def _check_node_settings(obj, where):
@@ -142,7 +171,10 @@ class FixtureItem(pytest.Item):
                     pytest.fail("fixture case %r in %s: its handlers folder %s does not exist"
                                 % (self.case["name"], self.path, resolved), pytrace=False)
                 args += ["--handlers", str(resolved)]
-        run_case(self.case, command + args)
+        if "nodes" in self.case or "node_count" in self.case:
+            run_cluster_case(self.case, command + args)
+        else:
+            run_case(self.case, command + args)
 
     def repr_failure(self, excinfo, style=None):
         if not isinstance(excinfo.value, CaseFailed):
@@ -153,16 +185,22 @@ class FixtureItem(pytest.Item):
             out.append("%2s expected: %s" % (mark, expected))
             if mark != "ok":
                 out.append("     actual: %s" % actual)
-        tail = failed.stderr[-20:]
-        if tail:
-            out += ["", "node stderr (last %d of %d lines):" % (len(tail), len(failed.stderr))]
-            out += ["  " + line for line in tail]
+        if isinstance(failed.stderr, dict):  # a case on several nodes: each node's
+            for node, lines in failed.stderr.items():
+                out += _stderr_tail(lines, "node %s stderr" % node)
         else:
-            out += ["", "node stderr: (empty)"]
+            out += _stderr_tail(failed.stderr, "node stderr")
         return "\n".join(out)
 
     def reportinfo(self):
         return self.path, None, "fixture %s" % self.name
+
+
+def _stderr_tail(lines, title):
+    tail = lines[-20:]
+    if not tail:
+        return ["", title + ": (empty)"]
+    return ["", "%s (last %d of %d lines):" % (title, len(tail), len(lines))] + ["  " + line for line in tail]
 
 
 def _node_command(config):
@@ -404,3 +442,129 @@ def strict_equal(a, b):
     if isinstance(a, list):
         return len(a) == len(b) and all(strict_equal(x, y) for x, y in zip(a, b))
     return a == b
+
+
+# ---------------------------------------------------------------- cases on several nodes
+
+def run_cluster_case(case, command):
+    """Run a case on several nodes with gnode_cluster: node-to-node and service traffic is
+    routed by the cluster; the steps are the clients' side. Raise CaseFailed on any difference."""
+    from gnode_cluster import Cluster, ClusterError
+
+    timeout = case.get("timeout_ms", 5000) / 1000
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GNODE_")}
+    env.update(case.get("env", {}))
+    rows, problems = [], []
+    cluster = Cluster(command[0], node_count=case.get("node_count"), nodes=case.get("nodes"), args=command[1:],
+                      env=env, inherit_env=False, latency=case.get("latency", 0),
+                      latency_dist=case.get("latency_dist", "constant"))
+    try:
+        cluster.start()
+        steps = _ClusterSteps(cluster, timeout, rows, problems)
+        for step in case["steps"]:
+            (kind, value), = step.items()
+            getattr(steps, kind)(value)
+            if problems:
+                break
+        cluster.check()
+    except ClusterError as e:
+        problems.append(str(e))
+    finally:
+        cluster.stop()
+    logs = {node: cluster.log(node).splitlines() for node in cluster.nodes}
+    for needle in case.get("stderr", []):
+        if not any(needle in line for lines in logs.values() for line in lines):
+            problems.append("no node's stderr said %r" % needle)
+    if problems:
+        raise CaseFailed("; ".join(problems), rows, logs)
+
+
+class _ClusterSteps:
+    """What each step of a case on several nodes does. Each ``send`` is a request of a fresh
+    client; an ``expect`` is met by an answer to any request still waiting, from that node."""
+
+    def __init__(self, cluster, timeout, rows, problems):
+        self.cluster = cluster
+        self.timeout = timeout
+        self.rows = rows
+        self.problems = problems
+        self.waiting = []  # (node, Future) of requests not yet matched by an expect
+
+    def send(self, request):
+        self.waiting.append((request["dest"], self.cluster.client().send(request["dest"], request["body"])))
+
+    def expect(self, answer):
+        self.expect_all([answer])
+
+    def expect_all(self, answers):
+        """Every one of ``answers``, in any order, each from an answer still waiting."""
+        deadline = time.monotonic() + self.timeout
+        for expected in sorted(answers, key=lambda a: json.dumps(a, sort_keys=True)):
+            found = self._take(expected, deadline)
+            if found is None:
+                seen = [json.dumps({"src": node, "body": f.result()}) for node, f in self.waiting if f.done()]
+                self._row("!!", expected, " or ".join(seen) or NOTHING,
+                          "no answer from %s matched within %d ms" % (expected["src"], self.timeout * 1000))
+                return
+
+    def eventually(self, value):
+        """Send, and again, until an answer matches: for a state that converges."""
+        deadline = time.monotonic() + self.timeout
+        last = NOTHING
+        while time.monotonic() < deadline:
+            node = value["send"]["dest"]
+            answer = self.cluster.client().send(node, value["send"]["body"])
+            try:
+                body = self.cluster.wait(answer, max(0.0, deadline - time.monotonic()))
+            except Exception:  # a timeout: try again while time is left
+                continue
+            last = json.dumps({"src": node, "body": body})
+            if _answer_matches(value["expect"], node, body):
+                self._row("ok", value["expect"], last, None)
+                return
+            time.sleep(0.02)
+        self._row("!!", value["expect"], last, "never answered as expected within %d ms" % (self.timeout * 1000))
+
+    def partition(self, groups):
+        self.cluster.partition(groups)
+
+    def isolate(self, node):
+        self.cluster.isolate(node)
+
+    def heal(self, _):
+        self.cluster.heal()
+
+    def quiet_ms(self, ms):
+        time.sleep(ms / 1000)
+        for node, answer in self.waiting:
+            if answer.done():
+                self._row("!!", NOTHING, json.dumps({"src": node, "body": answer.result()}),
+                          "an answer came during %d ms of expected quiet" % ms)
+                return
+
+    def _take(self, expected, deadline):
+        while True:
+            for index, (node, answer) in enumerate(self.waiting):
+                if answer.done() and _answer_matches(expected, node, answer.result()):
+                    del self.waiting[index]
+                    self._row("ok", expected, json.dumps({"src": node, "body": answer.result()}), None)
+                    return answer
+            if time.monotonic() >= deadline:
+                return None
+            self.cluster.check()
+            time.sleep(0.01)
+
+    def _row(self, mark, expected, actual, problem):
+        self.rows.append((mark, expected if isinstance(expected, str) else json.dumps(expected), actual))
+        if problem:
+            self.problems.append(problem)
+
+
+def _answer_matches(expected, node, body):
+    """An answer matches when it comes from the expected node and its body is the expected
+    one: types count, as everywhere; in_reply_to and msg_id are compared only if given."""
+    if expected["src"] != node:
+        return False
+    body = {key: value for key, value in body.items()
+            if key not in ("in_reply_to", "msg_id") or key in expected["body"]}
+    return strict_equal(expected["body"], body)

@@ -58,16 +58,20 @@ class Client:
     def __repr__(self):
         return "Client(%r)" % self.name
 
-    def request(self, node, body, timeout=5.0):
-        """Send ``body`` to ``node`` and return the answer's body; raise gnode.RPCTimeout after
-        ``timeout`` seconds, or the RPCError of the code of an error answer."""
+    def send(self, node, body):
+        """Send ``body`` to ``node`` with this client's next msg_id, and return at once a
+        Future of the answer's body (an error answer's too); ``request`` waits on it."""
         if self.closed:
             raise ValueError("client %s is closed (a request of its timed out): open another" % self.name)
         msg_id = next(self._msg_ids)
-        answer = self.cluster._loop.call(self.cluster._client_send, self.name, node,
-                                         {**body, "msg_id": msg_id}).result()
+        return self.cluster._loop.call(self.cluster._client_send, self.name, node, {**body, "msg_id": msg_id}).result()
+
+    def request(self, node, body, timeout=5.0):
+        """Send ``body`` to ``node`` and return the answer's body; raise gnode.RPCTimeout after
+        ``timeout`` seconds, or the RPCError of the code of an error answer."""
+        answer = self.send(node, body)
         try:
-            reply = self.cluster._wait(answer, timeout)
+            reply = self.cluster.wait(answer, timeout)
         except gnode.RPCTimeout:
             self.closed = True
             self.cluster._loop.call(self.cluster._close_client, self.name)
@@ -85,11 +89,13 @@ class Cluster:
     ``env``, and ``--handlers`` before ``args`` when ``handlers`` is given (for gnode nodes).
     ``latency`` is the mean server-to-server latency in ms, ``latency_dist`` constant,
     uniform or exponential. Node logs and the journal go to ``log_dir`` (default: a new
-    temporary folder). Use it as a context manager: every process is ended on the way out.
+    temporary folder). ``seed`` makes latencies and services' choices repeatable;
+    ``inherit_env=False`` gives the nodes ``env`` alone. Use it as a context manager:
+    every process is ended on the way out.
     """
 
     def __init__(self, bin, node_count=None, nodes=None, args=(), env=None, handlers=None, latency=0,
-                 latency_dist="constant", log_dir=None, seed=None):
+                 latency_dist="constant", log_dir=None, seed=None, inherit_env=True):
         self.nodes = node_names(node_count, nodes)
         self.log_dir = log_dir or tempfile.mkdtemp(prefix="gnode-cluster-")
         os.makedirs(os.path.join(self.log_dir, "node-logs"), exist_ok=True)
@@ -97,7 +103,7 @@ class Cluster:
         if handlers is not None:
             command += ["--handlers", os.path.abspath(handlers)]
         self._command = command + list(args)
-        self._env = {**os.environ, **(env or {})}
+        self._env = {**(os.environ if inherit_env else {}), **(env or {})}
         rng = random.Random(seed)
         self._journal_file = open(os.path.join(self.log_dir, "messages.jsonl"), "w")
         self._journal = []
@@ -132,7 +138,7 @@ class Cluster:
             deadline = time.monotonic() + INIT_TIMEOUT
             for name, answer in inits.items():
                 try:
-                    reply = self._wait(answer, max(0.0, deadline - time.monotonic()))
+                    reply = self.wait(answer, max(0.0, deadline - time.monotonic()))
                 except gnode.RPCTimeout:
                     self._fail(name, "did not answer init within %gs" % INIT_TIMEOUT)
                     self.check()
@@ -278,9 +284,9 @@ class Cluster:
 
     # -- the caller's waits
 
-    def _wait(self, answer, timeout):
-        """The Future's result; RPCTimeout after ``timeout`` s; ClusterError at once if the
-        cluster fails meanwhile."""
+    def wait(self, answer, timeout):
+        """The result of ``answer`` (a Future from ``Client.send``); gnode.RPCTimeout after
+        ``timeout`` seconds; ClusterError at once if the cluster fails meanwhile."""
         deadline = time.monotonic() + timeout
         while True:
             self.check()

@@ -223,3 +223,34 @@ def test_another_executable_never_gets_gnodes_flags_and_a_case_needing_handlers_
     result.assert_outcomes(passed=1, skipped=1)
     assert json.loads(argv_file.read_text()) == ["--verbose"]
     result.stdout.fnmatch_lines(["*needs a handlers folder, which only gnode's own node takes*"])
+
+
+def test_a_case_on_several_nodes_that_fails_shows_expected_against_actual_and_each_nodes_stderr(pytester):
+    handlers = pytester.mkdir("handlers")
+    (handlers / "count.py").write_text(textwrap.dedent("""
+        import sys
+        from gnode import handler
+
+        @handler("count")
+        def count(node, msg):
+            sys.stderr.write("%s counting\\n" % node.id)
+            return {"type": "count_ok", "value": 1}
+    """))
+    write_fixture(pytester, [{
+        "name": "two nodes", "handlers": "../handlers", "nodes": ["a", "b"], "timeout_ms": 300,
+        "steps": [{"send": {"dest": "a", "body": {"type": "count"}}},
+                  {"expect": {"src": "a", "body": {"type": "count_ok", "value": 2}}}]}])
+    result = pytester.runpytest("-p", "gnode_pytest")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*fixture case 'two nodes' failed: no answer from a matched within 300 ms*",
+        '!! expected: {"src": "a", "body": {"type": "count_ok", "value": 2}}',
+        '     actual: {"src": "a", "body": {"type": "count_ok", "value": 1, "in_reply_to": 1, "msg_id": 1}}',
+        "node a stderr (last 1 of 1 lines):", "*a counting", "node b stderr: (empty)"])
+
+
+def test_a_case_on_several_nodes_with_a_step_of_the_wrong_shape_is_a_collect_error(pytester):
+    write_fixture(pytester, [{"name": "bad", "node_count": 2, "steps": [{"send": {"body": {"type": "read"}}}]}])
+    result = pytester.runpytest("-p", "gnode_pytest")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(['*case \'bad\' step 1: a request is {"dest": NODE, "body": {...}}*'])
