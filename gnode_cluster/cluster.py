@@ -12,6 +12,7 @@ import os
 import queue
 import random
 import selectors
+import shutil
 import tempfile
 import threading
 import time
@@ -99,7 +100,8 @@ class Cluster:
         self.nodes = node_names(node_count, nodes)
         self.log_dir = log_dir or tempfile.mkdtemp(prefix="gnode-cluster-")
         os.makedirs(os.path.join(self.log_dir, "node-logs"), exist_ok=True)
-        command = [os.path.realpath(bin)]
+        found = bin if os.sep in bin else shutil.which(bin) or bin  # a bare name: from PATH, as a shell would
+        command = [os.path.realpath(found)]
         if handlers is not None:
             command += ["--handlers", os.path.abspath(handlers)]
         self._command = command + list(args)

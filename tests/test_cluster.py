@@ -3,6 +3,7 @@ stand-ins that break Maelstrom's rules on purpose."""
 import json
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -11,7 +12,7 @@ import pytest
 
 import gnode
 from gnode_cluster import Cluster, ClusterError
-from helpers import GNODE
+from helpers import GNODE, ROOT, node_env
 
 BROADCAST = """
 from gnode import handler
@@ -245,3 +246,17 @@ def test_a_late_answer_to_a_client_that_timed_out_fails_the_run_as_under_maelstr
             with pytest.raises(gnode.RPCTimeout):
                 cluster.request("a", {"type": "read"}, timeout=0.0)  # closed before the answer comes
             wait_for(lambda: cluster._failures)
+
+
+def test_the_readme_example_runs_as_printed_in_a_users_project(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    example = readme[readme.index("# tests/test_my_broadcast.py"):]
+    example = example[:example.index("```")]
+    (tmp_path / "handlers").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "handlers" / "broadcast.py").write_text((ROOT / "tests" / "cluster_handlers" / "broadcast.py").read_text())
+    (tmp_path / "tests" / "test_my_broadcast.py").write_text(example)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider"], cwd=tmp_path,
+                          capture_output=True, timeout=60, env=node_env())
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+    assert "1 passed" in done.stdout.decode() and "'msgs_per_op'" in done.stdout.decode()
