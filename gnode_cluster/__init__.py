@@ -1,0 +1,1 @@
+"""gnode_cluster: several nodes on one machine, on a network that behaves like Maelstrom's."""
