@@ -148,7 +148,7 @@ class CaseFailed(Exception):
     """What a failing case shows: why, the expected and actual lines, the node's stderr."""
 
     def __init__(self, why, rows, stderr):
-        super().__init__(why)
+        super().__init__(why)  # for str(e) only: pytest shows repr_failure, which reads .why (equivalent mutant)
         self.why, self.rows, self.stderr = why, rows, stderr
 
 
