@@ -1,5 +1,6 @@
 """Pure logic, tested in-process: parsing and encoding messages, and the fixture runner's checks."""
 import json
+import os
 
 import pytest
 
@@ -20,6 +21,8 @@ def test_parse_keeps_src_dest_body_and_ignores_unknown_keys():
     (b"", "empty line", False),
     (b"   ", "empty line", False),
     (b"{nope", "not JSON", False),
+    # Maelstrom would take the first message and lose the rest: a node must not guess either.
+    (b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 1}} {"src": "c1"}', "not JSON (Extra data", False),
     (b"\xff\xfe{}", "not UTF-8", False),
     (b"[1, 2]", "not a JSON object but an array", False),
     (b"null", "not a JSON object but missing or null", False),
@@ -159,3 +162,33 @@ def test_sync_rpc_refuses_a_timeout_that_is_not_a_positive_number_before_it_send
     with pytest.raises(error, match="a call timeout must be a (positive, finite )?number of seconds"):
         node.sync_rpc("n2", {"type": "ping"}, timeout=timeout)
     assert node._calls == {} and node._next_msg_id == 0
+
+
+def test_a_parked_worker_woken_by_an_exception_is_retired_and_the_node_goes_on():
+    # Nothing of gnode's throws into a parked worker; something of the user's might.
+    import gevent
+    from greenlet import getcurrent
+
+    def echo(node, msg):
+        return {"type": "echo_ok"}
+
+    node_in, feed = os.pipe()
+    drain, node_out = os.pipe()
+    for fd in (node_in, node_out, feed, drain):
+        os.set_blocking(fd, False)
+    node = gnode.Node({"echo": echo})
+    running = gevent.spawn(node.run, node_in, node_out)
+    os.write(feed, json.dumps({"src": "c0", "dest": "n1", "body": {
+        "type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1"]}}).encode() + b"\n")
+    while not node._workers._idle:
+        gevent.sleep(0.01)
+    parked = node._workers._idle[-1]
+    gevent.get_hub().loop.run_callback(getcurrent().switch)  # the test's turn again once the worker has ended
+    parked.throw(ValueError("thrown into a parked worker"))
+    assert parked.dead and parked not in node._workers._idle
+    os.write(feed, b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 2}}\n')
+    os.close(feed)
+    running.join(10)
+    out = [json.loads(x) for x in os.read(drain, 1 << 16).decode().splitlines()]
+    assert [m["body"]["type"] for m in out] == ["init_ok", "echo_ok"]
+    os.close(drain)
