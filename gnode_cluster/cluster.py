@@ -22,7 +22,7 @@ from concurrent.futures import Future, TimeoutError as FutureTimeout
 
 import gnode
 
-from .net import Latency, Network, journal_line
+from .net import Latency, Network, journal_entry, journal_line
 from .process import NodeProcess, envelope_problem
 from .services import default_services
 
@@ -190,7 +190,7 @@ class Cluster:
     def journal(self):
         """Every send, delivery and drop so far: dicts with time (s from the start), event,
         from, to, id and body."""
-        return self._loop.call(list, self._journal).result()
+        return [journal_entry(*entry) for entry in self._loop.call(list, self._journal).result()]
 
     def log(self, node):
         """What ``node`` has written on stderr so far."""
@@ -256,22 +256,22 @@ class Cluster:
 
     def _deliver(self, now):
         for envelope in self.network.due(now):
-            dest = envelope["dest"]
+            dest = envelope.dest
             if dest in self._processes:
-                if self._processes[dest].write(envelope):
+                if self._processes[dest].write(envelope.line()):
                     self._loop.watch_stdin(self._processes[dest])
             elif dest in self._services:
-                reply = self._services[dest].handle(envelope["src"], envelope["body"])
+                reply = self._services[dest].handle(envelope.src, envelope.body)
                 if reply is not None:
-                    self.network.send(now, dest, envelope["src"], reply)
+                    self.network.send(now, dest, envelope.src, reply)
             else:  # a client: the answer it waits for, or one it throws away, as Maelstrom's do
-                answer = self._waiting.pop((dest, envelope["body"].get("in_reply_to")), None)
+                answer = self._waiting.pop((dest, envelope.body.get("in_reply_to")), None)
                 if answer is not None:
-                    answer.set_result(envelope["body"])
+                    answer.set_result(envelope.body)
 
-    def _record(self, entry):
-        self._journal.append(entry)
-        self._journal_file.write(journal_line(entry))
+    def _record(self, time, event, envelope):
+        self._journal.append((time, event, envelope))
+        self._journal_file.write(journal_line(time, event, envelope))
 
     def _now(self):
         return time.monotonic() - self._started
@@ -354,6 +354,7 @@ class _Loop:
                         self._run_calls()
                     else:
                         self._pipe_ready(*key.data)
+                    cluster._deliver(cluster._now())  # between pipes too: a busy turn delays no delivery
                 cluster._deliver(cluster._now())
         except BaseException:  # a bug of ours: say so, rather than leave the caller waiting
             cluster._failures.append("the cluster's loop failed:\n" + traceback.format_exc())

@@ -47,17 +47,35 @@ class Latency:
         return self._rng.expovariate(1 / self.mean_ms) / 1000
 
 
+class Envelope:
+    """One message on the network: Maelstrom's per-test ``id``, ``src``, ``dest``, ``body``,
+    and ``body_json``, the body encoded once for every line that carries it."""
+
+    __slots__ = ("id", "src", "dest", "body", "body_json")
+
+    def __init__(self, id, src, dest, body, body_json):
+        self.id, self.src, self.dest, self.body, self.body_json = id, src, dest, body, body_json
+
+    def line(self):
+        """The line a node reads: the envelope as Maelstrom writes it, with its ``id``."""
+        return '{"id": %d, "src": %s, "dest": %s, "body": %s}\n' % (
+            self.id, json.dumps(self.src), json.dumps(self.dest), self.body_json)
+
+    def as_dict(self):
+        return {"id": self.id, "src": self.src, "dest": self.dest, "body": self.body}
+
+
 class Network:
     """Routes envelopes among ``nodes`` (the test's servers), ``services`` and the clients
     that register. ``send`` queues a message; ``due(now)`` hands back, in deadline order,
-    those due by ``now``, minus the ones a partition drops. ``journal`` receives one dict per
-    event (``time``, ``event``: send, delivered or dropped, ``from``, ``to``, ``id``, ``body``)."""
+    those due by ``now``, minus the ones a partition drops. ``journal(time, event,
+    envelope)`` is told of every event: a send, and each delivery or drop."""
 
     def __init__(self, nodes, services, latency, journal=None):
         self.nodes = list(nodes)
         self.services = set(services)
         self.latency = latency
-        self._journal = journal or (lambda entry: None)
+        self._journal = journal or (lambda time, event, envelope: None)
         self._clients = set()
         self._queue = []  # (deadline, id, envelope): a heap, one for every destination
         self._ids = itertools.count()  # Maelstrom's per-test message id, the envelope's "id"
@@ -103,13 +121,14 @@ class Network:
 
     # -- messages
 
-    def send(self, now, src, dest, body):
-        """Queue ``body`` from ``src`` to ``dest`` (both members) and journal the send."""
-        envelope = {"id": next(self._ids), "src": src, "dest": dest, "body": body}
+    def send(self, now, src, dest, body, body_json=None):
+        """Queue ``body`` from ``src`` to ``dest`` (both members) and journal the send; return
+        its Envelope. ``body_json``, if given, is the body already encoded."""
+        envelope = Envelope(next(self._ids), src, dest, body, body_json or json.dumps(body))
         delay = 0.0 if is_client(src) or is_client(dest) else self.latency.draw()
-        heapq.heappush(self._queue, (now + delay, envelope["id"], envelope))
+        heapq.heappush(self._queue, (now + delay, envelope.id, envelope))
         self._count_message(src, dest, 0)
-        self._journal({"time": now, "event": "send", "from": src, "to": dest, "id": envelope["id"], "body": body})
+        self._journal(now, "send", envelope)
         return envelope
 
     def next_deadline(self):
@@ -122,10 +141,9 @@ class Network:
         queue = self._queue
         while queue and queue[0][0] <= now:
             deadline, _, envelope = heapq.heappop(queue)
-            src, dest = envelope["src"], envelope["dest"]
+            src, dest = envelope.src, envelope.dest
             dropped = src in self._blocked.get(dest, ())
-            self._journal({"time": now, "event": "dropped" if dropped else "delivered", "from": src, "to": dest,
-                           "id": envelope["id"], "body": envelope["body"]})
+            self._journal(now, "dropped" if dropped else "delivered", envelope)
             if not dropped:
                 self._count_message(src, dest, 1)
                 self.lateness.append(now - deadline)
@@ -149,6 +167,14 @@ class Network:
         return {kind: figures(*counts) for kind, counts in self._count.items()}
 
 
-def journal_line(entry):
-    """One journal entry as a JSON line, its time in seconds from the cluster's start."""
-    return json.dumps({**entry, "time": round(entry["time"], 6)}) + "\n"
+def journal_line(time, event, envelope):
+    """One journal entry as a JSON line: time (s from the cluster's start), event (send,
+    delivered or dropped), from, to, id and body."""
+    return '{"time": %.6f, "event": "%s", "from": %s, "to": %s, "id": %d, "body": %s}\n' % (
+        time, event, json.dumps(envelope.src), json.dumps(envelope.dest), envelope.id, envelope.body_json)
+
+
+def journal_entry(time, event, envelope):
+    """The same entry as a dict."""
+    return {"time": time, "event": event, "from": envelope.src, "to": envelope.dest, "id": envelope.id,
+            "body": envelope.body}

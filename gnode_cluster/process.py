@@ -43,9 +43,10 @@ class NodeProcess:
     def stderr(self):
         return self.process.stderr.fileno()
 
-    def write(self, envelope):
-        """Queue one message for the node's stdin; True if some is left for ``flush``."""
-        self._pending += json.dumps(envelope).encode() + b"\n"
+    def write(self, line):
+        """Queue one line (text, with its newline) for the node's stdin; True if some is left
+        for ``flush``."""
+        self._pending += line.encode()
         return self.flush()
 
     def flush(self):
