@@ -255,11 +255,12 @@ class Cluster:
         self._fail(process.name, "exited with status %s before the end of the test" % status)
 
     def _deliver(self, now):
+        written = set()
         for envelope in self.network.due(now):
             dest = envelope.dest
             if dest in self._processes:
-                if self._processes[dest].write(envelope.line()):
-                    self._loop.watch_stdin(self._processes[dest])
+                self._processes[dest].write(envelope.line())
+                written.add(dest)
             elif dest in self._services:
                 reply = self._services[dest].handle(envelope.src, envelope.body)
                 if reply is not None:
@@ -268,6 +269,9 @@ class Cluster:
                 answer = self._waiting.pop((dest, envelope.body.get("in_reply_to")), None)
                 if answer is not None:
                     answer.set_result(envelope.body)
+        for dest in written:  # one write a node per turn, however many lines
+            if self._processes[dest].flush():
+                self._loop.watch_stdin(self._processes[dest])
 
     def _record(self, time, event, envelope):
         self._journal.append((time, event, envelope))

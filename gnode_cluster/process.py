@@ -44,10 +44,8 @@ class NodeProcess:
         return self.process.stderr.fileno()
 
     def write(self, line):
-        """Queue one line (text, with its newline) for the node's stdin; True if some is left
-        for ``flush``."""
+        """Queue one line (text, with its newline) for the node's stdin, until ``flush``."""
         self._pending += line.encode()
-        return self.flush()
 
     def flush(self):
         """Hand the pipe what it takes now; True while some is left. A node that is gone

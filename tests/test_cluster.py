@@ -111,10 +111,10 @@ def test_a_partition_drops_messages_at_delivery_and_heal_lets_later_ones_through
         cluster.partition([["n0"], ["n1", "n2"]])
         cluster.request("n0", {"type": "broadcast", "message": 7})
         cluster.request("n1", {"type": "broadcast", "message": 8})
-        time.sleep(0.2)
+        def dropped():
+            return sorted((e["from"], e["to"]) for e in cluster.journal() if e["event"] == "dropped")
+        wait_for(lambda: dropped() == [("n0", "n1"), ("n0", "n2"), ("n1", "n0"), ("n2", "n0")])  # n2 relays 8
         assert read(cluster, "n1") == [8] and read(cluster, "n2") == [8] and read(cluster, "n0") == [7]
-        dropped = [(e["from"], e["to"]) for e in cluster.journal() if e["event"] == "dropped"]
-        assert sorted(dropped) == [("n0", "n1"), ("n0", "n2"), ("n1", "n0"), ("n2", "n0")]  # n2 relays 8
         cluster.heal()
         cluster.request("n2", {"type": "broadcast", "message": 9})
         wait_for(lambda: read(cluster, "n0") == [7, 9])
