@@ -172,9 +172,3 @@ def journal_line(time, event, envelope):
     delivered or dropped), from, to, id and body."""
     return '{"time": %.6f, "event": "%s", "from": %s, "to": %s, "id": %d, "body": %s}\n' % (
         time, event, json.dumps(envelope.src), json.dumps(envelope.dest), envelope.id, envelope.body_json)
-
-
-def journal_entry(time, event, envelope):
-    """The same entry as a dict."""
-    return {"time": time, "event": event, "from": envelope.src, "to": envelope.dest, "id": envelope.id,
-            "body": envelope.body}
