@@ -254,3 +254,18 @@ def test_a_case_on_several_nodes_with_a_step_of_the_wrong_shape_is_a_collect_err
     result = pytester.runpytest("-p", "gnode_pytest")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(['*case \'bad\' step 1: a request is {"dest": NODE, "body": {...}}*'])
+
+
+def test_the_readme_case_on_three_nodes_runs_as_printed(pytester):
+    from helpers import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Fixture cases on several nodes"):]
+    example = section[section.index("```json\n") + len("```json\n"):]
+    example = example[:example.index("```")]
+    fixtures = pytester.mkdir("fixtures")
+    (fixtures / "readme.json").write_text(example)
+    handlers = pytester.mkdir("cluster_handlers")
+    (handlers / "broadcast.py").write_text((ROOT / "tests" / "cluster_handlers" / "broadcast.py").read_text())
+    result = pytester.runpytest("-p", "gnode_pytest")
+    result.assert_outcomes(passed=1)
