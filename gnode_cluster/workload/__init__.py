@@ -1,0 +1,123 @@
+"""Maelstrom's workloads, one module each, holding its client (request and reply schema),
+its generator and its checker together, as Maelstrom's own source does.
+
+A workload is a ``Workload`` subclass registered by name in ``WORKLOADS``. The test runner
+(``gnode_cluster.core``) asks it, for each worker, for the next operation (``next_op``),
+turns the operation into a request body (``request``), checks the reply against the closed
+schema of its function (``reply_schema``), records the completion's value
+(``completion_value``), runs the final phase's operations (``final_ops``), and at the end
+hands it the history to check (``check``).
+
+History entries are dicts: ``process`` (the worker's current process id; a worker whose
+operation ended indeterminate gets a new one, as in Jepsen), ``type`` ("invoke", "ok",
+"fail" or "info"), ``f`` (the function, e.g. "read"), ``value``, ``time`` (seconds from the
+start of the test), ``final`` (true for the final phase's operations), and on failures
+``error``. An invocation and its completion share ``process`` and ``f``.
+"""
+import importlib
+
+DEFAULT_TIMEOUT = 5.0  # seconds a Maelstrom client waits for a reply
+
+
+class SchemaError(Exception):
+    """A reply that does not fit its function's closed schema: Maelstrom's "Malformed RPC
+    response". The operation ends indeterminate (info) and the error is listed in the results."""
+
+
+def integer(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def anything(value):
+    return True
+
+
+def array(value):
+    """Prismatic sequence schemas take a JSON array or null."""
+    return value is None or isinstance(value, list)
+
+
+def check_reply(schema, reply):
+    """Raise SchemaError unless ``reply`` holds ``in_reply_to`` (an integer), maybe ``msg_id``
+    (an integer), ``type``, and exactly the keys of ``schema``, each passing its check."""
+    allowed = set(schema) | {"type", "in_reply_to", "msg_id"}
+    extra = sorted(set(reply) - allowed)
+    if extra:
+        raise SchemaError("Malformed RPC response: disallowed key(s) %s in %s" % (", ".join(extra), _short(reply)))
+    if not integer(reply.get("in_reply_to")):
+        raise SchemaError("Malformed RPC response: in_reply_to must be an integer in %s" % _short(reply))
+    if "msg_id" in reply and not integer(reply["msg_id"]):
+        raise SchemaError("Malformed RPC response: msg_id must be an integer in %s" % _short(reply))
+    for key, valid in schema.items():
+        if key not in reply:
+            raise SchemaError("Malformed RPC response: missing required key %s in %s" % (key, _short(reply)))
+        if not valid(reply[key]):
+            raise SchemaError("Malformed RPC response: %s is not %s in %s" % (key, valid.__name__, _short(reply)))
+
+
+def _short(value, limit=200):
+    import json
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class Workload:
+    """One of Maelstrom's workloads. Subclasses set the class attributes and override the
+    methods; ``options`` is the test's options (a dict of the command line's values, with
+    ``nodes``, the node ids, added), ``rng`` a random.Random for every choice it makes."""
+
+    name = None
+    reusable = False  # the client is kept after an indeterminate op (Maelstrom's Reusable)
+    final_phase = False  # heal, wait, then each worker's final_ops
+    idempotent = frozenset()  # functions whose timeouts and indefinite errors are fail, not info
+    with_errors = True  # False: every error or timeout is info (g-set and the counters)
+    checked_by_maelstrom_only = False  # the consistency verdict is "unknown" here
+
+    def __init__(self, options, rng):
+        self.options = options
+        self.rng = rng
+
+    def timeout(self):
+        """Seconds a client waits for a reply."""
+        return DEFAULT_TIMEOUT
+
+    def setup(self, cluster):
+        """Before any operation: e.g. broadcast's topology, one request per node."""
+
+    def next_op(self, worker):
+        """The next operation of ``worker`` (its index): a dict with ``f`` and ``value``."""
+        raise NotImplementedError
+
+    def request(self, op):
+        """The request body for ``op`` (msg_id is added by the client)."""
+        raise NotImplementedError
+
+    def reply_schema(self, op):
+        """The keys, beyond type, in_reply_to and msg_id, of a good reply to ``op``, each with
+        its check (a function of the value)."""
+        raise NotImplementedError
+
+    def completion_value(self, op, reply):
+        """The value an ``ok`` completion records."""
+        return op["value"]
+
+    def final_ops(self, worker):
+        """The final phase's operations of ``worker``, each a dict as next_op's, marked final."""
+        return []
+
+    def check(self, history):
+        """The workload's verdict: a dict with ``valid`` (True, False or "unknown") and what
+        explains it; when invalid, ``why``, in words."""
+        raise NotImplementedError
+
+
+WORKLOADS = ("echo", "unique-ids", "broadcast", "g-set", "g-counter", "pn-counter", "lin-kv", "txn-list-append",
+             "txn-rw-register", "kafka")
+
+
+def workload_class(name):
+    """The Workload subclass of ``name`` (one of WORKLOADS), from its module."""
+    if name not in WORKLOADS:
+        raise ValueError("unknown workload %r: one of %s" % (name, ", ".join(WORKLOADS)))
+    module = importlib.import_module("gnode_cluster.workload." + name.replace("-", "_"))
+    return module.WORKLOAD
