@@ -9,5 +9,6 @@ on it, in any language.
         cluster.request("n0", {"type": "broadcast", "message": 1})
 """
 from .cluster import Client, Cluster, ClusterError, node_names
+from .core import Result, run_test
 
-__all__ = ["Client", "Cluster", "ClusterError", "node_names"]
+__all__ = ["Client", "Cluster", "ClusterError", "Result", "node_names", "run_test"]

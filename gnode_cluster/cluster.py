@@ -13,6 +13,7 @@ import queue
 import random
 import selectors
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -69,17 +70,24 @@ class Client:
 
     def request(self, node, body, timeout=5.0):
         """Send ``body`` to ``node`` and return the answer's body; raise gnode.RPCTimeout after
-        ``timeout`` seconds, or the RPCError of the code of an error answer."""
+        ``timeout`` seconds (and close this client), or the RPCError of an error answer's code."""
         answer = self.send(node, body)
         try:
             reply = self.cluster.wait(answer, timeout)
         except gnode.RPCTimeout:
-            self.closed = True
-            self.cluster._loop.call(self.cluster._close_client, self.name)
+            self.close()
             raise
         if reply.get("type") == "error":
             raise gnode.RPCError(reply.get("code"), reply.get("text", ""), reply, answered=True)
         return reply
+
+
+    def close(self):
+        """Take this client off the network, as Maelstrom closes one: an answer to it is
+        then a line Maelstrom rejects."""
+        if not self.closed:
+            self.closed = True
+            self.cluster._loop.call(self.cluster._close_client, self.name).result()
 
 
 class Cluster:
@@ -91,13 +99,15 @@ class Cluster:
     ``latency`` is the mean server-to-server latency in ms, ``latency_dist`` constant,
     uniform or exponential. Node logs and the journal go to ``log_dir`` (default: a new
     temporary folder). ``seed`` makes latencies and services' choices repeatable;
-    ``inherit_env=False`` gives the nodes ``env`` alone. Use it as a context manager:
+    ``inherit_env=False`` gives the nodes ``env`` alone; ``log_stderr=True`` copies every
+    line a node writes on stderr to the caller's stderr too, prefixed with the node's id. Use it as a context manager:
     every process is ended on the way out.
     """
 
     def __init__(self, bin, node_count=None, nodes=None, args=(), env=None, handlers=None, latency=0,
-                 latency_dist="constant", log_dir=None, seed=None, inherit_env=True):
+                 latency_dist="constant", log_dir=None, seed=None, inherit_env=True, log_stderr=False):
         self.nodes = node_names(node_count, nodes)
+        self.log_stderr = log_stderr  # also copy each node's stderr lines to ours, named
         self.log_dir = log_dir or tempfile.mkdtemp(prefix="gnode-cluster-")
         os.makedirs(os.path.join(self.log_dir, "node-logs"), exist_ok=True)
         found = bin if os.sep in bin else shutil.which(bin) or bin  # a bare name: from PATH, as a shell would
@@ -182,6 +192,10 @@ class Cluster:
 
     def isolate(self, node):
         self._loop.call(self.network.isolate, node).result()
+
+    def set_grudge(self, grudge):
+        """The general partition: each node of ``grudge`` drops what the nodes it names send."""
+        self._loop.call(self.network.set_grudge, grudge).result()
 
     def heal(self):
         """End every partition: what is due from now on is delivered."""
@@ -388,8 +402,12 @@ class _Loop:
             if not process.flush():
                 self._selector.unregister(process.stdin)
         elif pipe == "stderr":
-            if not process.read_stderr():
+            lines = process.read_stderr()
+            if lines is None:
                 self._selector.unregister(process.stderr)
+            elif cluster.log_stderr:
+                for line in lines:
+                    sys.stderr.write("%s: %s\n" % (process.name, line))
         else:
             lines = process.read_stdout()
             if lines is None:

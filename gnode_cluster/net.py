@@ -109,6 +109,15 @@ class Network:
             mine = next((group for group in groups if node in group), {node})
             self._blocked[node] = set(self.nodes) - mine
 
+    def set_grudge(self, grudge):
+        """Each node of ``grudge`` (a dict) drops what comes from the nodes it names: the
+        general form of a partition, as Jepsen's nemesis gives it (not always groups)."""
+        named = set(grudge).union(*map(set, grudge.values())) if grudge else set()
+        unknown = named - set(self.nodes)
+        if unknown:
+            raise ValueError("not nodes of this test: %s" % ", ".join(sorted(unknown)))
+        self._blocked = {node: set(senders) for node, senders in grudge.items()}
+
     def isolate(self, node):
         self.partition([[node], [other for other in self.nodes if other != node]])
 

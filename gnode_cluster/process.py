@@ -67,14 +67,16 @@ class NodeProcess:
         return None if ended and not lines else lines
 
     def read_stderr(self):
-        """Copies what the node wrote on stderr to its log; False once stderr has closed."""
+        """Copy what the node wrote on stderr to its log; return those lines (text), or None
+        once stderr has closed."""
         lines, self._stderr_partial, ended = _read_lines(self.stderr, self._stderr_partial)
+        text = [line.decode("utf-8", "replace") for line in lines]
         for line in lines:
             self._log.write(line + b"\n")
-            self.stderr_tail.append(line.decode("utf-8", "replace"))
-        del self.stderr_tail[:-STDERR_KEPT]
         self._log.flush()
-        return not ended
+        self.stderr_tail += text
+        del self.stderr_tail[:-STDERR_KEPT]
+        return None if ended else text
 
     def kill(self):
         """End the node, and whatever it started, at once (SIGKILL, as Maelstrom ends a node)."""

@@ -101,6 +101,20 @@ class Workload:
         """The value an ``ok`` completion records."""
         return op["value"]
 
+    def run_op(self, op, call):
+        """Carry out ``op`` with ``call(body)``, which makes one request to the worker's node
+        and returns the reply's body (or raises the RPCError of an error reply, or a timeout);
+        return the value its ok completion records. The default is one request whose reply
+        must be the request's type plus ``_ok`` and fit ``reply_schema``; a workload whose
+        operations take several requests (kafka's) overrides it."""
+        body = self.request(op)
+        reply = call(body)
+        if reply.get("type") != body["type"] + "_ok":
+            raise SchemaError("Malformed RPC response: type %r, not %r, in %s"
+                              % (reply.get("type"), body["type"] + "_ok", _short(reply)))
+        check_reply(self.reply_schema(op), reply)
+        return self.completion_value(op, reply)
+
     def final_ops(self, worker):
         """The final phase's operations of ``worker``, each a dict as next_op's, marked final."""
         return []
