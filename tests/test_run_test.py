@@ -1,0 +1,88 @@
+"""gnode-cluster test: Maelstrom's command line, its results and verdicts, with gnode nodes
+and with nodes broken on purpose (tests/broken_nodes/, plain Python without gnode)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from gnode_cluster import run_test
+from helpers import GNODE, ROOT, node_env
+
+BROKEN = ROOT / "tests" / "broken_nodes"
+
+
+def cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "gnode_cluster", *args], cwd=cwd, capture_output=True,
+                          timeout=120, env=node_env())
+
+
+def test_echo_on_the_command_line_is_valid_and_its_results_land_in_the_store_as_maelstroms(tmp_path):
+    done = cli("test", "-w", "echo", "--bin", str(GNODE), "--time-limit", "2", "--rate", "20", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+    out = done.stdout.decode()
+    assert "echo: valid" in out and "msgs-per-op: all" in out
+    latest = tmp_path / "store" / "latest"
+    assert latest.is_symlink() and os.readlink(latest).startswith("echo" + os.sep)
+    assert sorted(os.listdir(latest)) == ["history.jsonl", "messages.jsonl", "node-logs", "results.json"]
+    assert sorted(os.listdir(latest / "node-logs")) == ["n%d.log" % i for i in range(1, 6)]  # Maelstrom's default
+    results = json.loads((latest / "results.json").read_text())
+    assert results["valid"] is True and results["workload"]["valid"] is True and results["stats"]["valid"] is True
+    assert results["net"]["all"]["msgs_per_op"] > 0 and "msgs_per_op" in results["net"]["servers"]
+    history = [json.loads(line) for line in open(latest / "history.jsonl")]
+    invokes = [e for e in history if e["type"] == "invoke"]
+    assert len(invokes) > 10 and len(invokes) == sum(e["type"] == "ok" for e in history)
+    assert {e["process"] % 5 for e in invokes} <= set(range(5))  # concurrency 1n: one worker per node
+
+
+def test_bad_arguments_exit_254(tmp_path):
+    assert cli("test", "-w", "echo", "--bin", str(GNODE), "--no-such-flag", cwd=tmp_path).returncode == 254
+    done = cli("test", "-w", "echo", "--bin", str(GNODE), "--concurrency", "lots", cwd=tmp_path)
+    assert done.returncode == 254 and b"--concurrency is a number" in done.stderr
+    assert cli("test", "-w", "echo", cwd=tmp_path).returncode == 254  # --bin is required
+
+
+def test_an_echo_that_comes_back_changed_is_invalid_saying_which(tmp_path):
+    done = cli("test", "-w", "echo", "--bin", str(BROKEN / "echo_wrong.py"), "--node-count", "1",
+               "--time-limit", "2", "--rate", "10", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout.decode() + done.stderr.decode()
+    assert "echo: INVALID" in done.stdout.decode()
+    assert "did not come back as sent; the first: expected 'Please echo" in done.stdout.decode()
+
+
+def test_a_reply_with_an_extra_key_is_a_failure_as_under_maelstrom(tmp_path):
+    result = run_test("echo", str(BROKEN / "echo_extra_key.py"), node_count=1, time_limit=1, rate=10,
+                      store=str(tmp_path / "store"))
+    assert result.valid is False
+    assert any("disallowed key(s) served_by" in error for error in result.results["exceptions"])
+    assert result.results["operations"]["echo"]["ok"] == 0
+    assert result.results["stats"]["valid"] is False  # no echo ever ended ok
+
+
+def test_options_are_maelstroms_and_wrong_ones_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown option"):
+        run_test("echo", str(GNODE), time_limt=1)
+    with pytest.raises(ValueError, match="the only fault is partition"):
+        run_test("echo", str(GNODE), nemesis="kill", store=str(tmp_path))
+    with pytest.raises(ValueError, match="unknown workload 'gossip'"):
+        run_test("gossip", str(GNODE), store=str(tmp_path))
+
+
+def test_the_nemesis_partitions_and_heals_and_is_in_the_history(tmp_path):
+    result = run_test("echo", str(GNODE), node_count=3, time_limit=2, rate=10, nemesis="partition",
+                      nemesis_interval=0.2, store=str(tmp_path / "store"), seed=4)
+    assert result.valid is True
+    history = [json.loads(line) for line in open(os.path.join(result.path, "history.jsonl"))]
+    nemesis = [e["f"] for e in history if e["process"] == "nemesis"]
+    assert len(nemesis) >= 3 and nemesis[:2] == ["start-partition", "stop-partition"]
+    dropped = [json.loads(line) for line in open(os.path.join(result.path, "messages.jsonl"))]
+    assert all(e["event"] != "dropped" for e in dropped)  # echo nodes never talk to each other
+
+
+def test_log_stderr_copies_each_nodes_stderr_named(tmp_path):
+    done = cli("test", "-w", "echo", "--bin", str(GNODE), "--node-count", "2", "--time-limit", "1", "--log-stderr",
+               "--", "--log-level", "debug", "--trace", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    err = done.stderr.decode()
+    assert "n0: " in err and "n1: " in err and "gnode.trace: in " in err
