@@ -86,3 +86,19 @@ def test_log_stderr_copies_each_nodes_stderr_named(tmp_path):
     assert done.returncode == 0, done.stderr.decode()
     err = done.stderr.decode()
     assert "n0: " in err and "n1: " in err and "gnode.trace: in " in err
+
+
+def test_every_command_of_the_readme_section_runs_as_printed_and_says_what_it_says():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Test several nodes locally"):]
+    block = section[section.index("```sh\n") + 6:]
+    commands = [line for line in block[:block.index("```")].splitlines() if line.strip()]
+    assert len(commands) == 4
+    expected = [(0, "echo: valid"), (1, "unique-ids: INVALID"), (1, "broadcast: INVALID"), (1, "g-counter: INVALID")]
+    for command, (status, words) in zip(commands, expected):
+        argv = command.split()
+        assert argv[0] == "gnode-cluster"
+        done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "gnode-cluster"), *argv[1:]],
+                              cwd=ROOT, capture_output=True, timeout=120, env=node_env())
+        assert (done.returncode, words) == (status, words) and words in done.stdout.decode(), \
+            command + "\n" + done.stdout.decode() + done.stderr.decode()
