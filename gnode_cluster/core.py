@@ -290,6 +290,7 @@ class _Worker:
 
     def __init__(self, test, index):
         self.test = test
+        self.index = index
         self.node = test.options["nodes"][index % len(test.options["nodes"])]
         self.process = index
         self.client = test.cluster.client()
@@ -300,8 +301,7 @@ class _Worker:
         test.record({**op, "type": "invoke"})
         completion = dict(op)
         try:
-            completion["value"] = workload.run_op(op, self.call)
-            completion["type"] = "ok"
+            completion["type"], completion["value"] = workload.run_op(self.index, self.process, op, self.call)
         except gnode.RPCError as e:
             completion.update(self._failed(op, e))
         except SchemaError as e:

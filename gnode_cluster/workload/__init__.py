@@ -101,22 +101,32 @@ class Workload:
         """The value an ``ok`` completion records."""
         return op["value"]
 
-    def run_op(self, op, call):
-        """Carry out ``op`` with ``call(body)``, which makes one request to the worker's node
-        and returns the reply's body (or raises the RPCError of an error reply, or a timeout);
-        return the value its ok completion records. The default is one request whose reply
-        must be the request's type plus ``_ok`` and fit ``reply_schema``; a workload whose
-        operations take several requests (kafka's) overrides it."""
+    def run_op(self, worker, process, op, call):
+        """Perform ``op`` of ``worker`` (its index), whose current process id is ``process``,
+        and return its completion: ``("ok", value)``, or ``("info", value)`` for an operation
+        that ends indeterminate by design (kafka's crash: the worker then gets a new process
+        and, unless reusable, a new client).
+
+        ``call(body)`` makes one request: it sends ``body`` (msg_id added) from the worker's
+        current client to its node, waits up to ``timeout()`` and returns the reply's body, or
+        raises on a timeout or an error reply; the runner turns what it raises into fail or
+        info (``idempotent``, ``with_errors``) for the whole operation, as Maelstrom does.
+        ``call`` does not check schemas: run_op checks each reply with ``check_reply``.
+
+        The default makes the one request of request, reply_schema and completion_value, so a
+        runner may call run_op for every workload. A workload whose operation takes several
+        requests (kafka) overrides it, keeping per-client state by (worker, process)."""
         body = self.request(op)
         reply = call(body)
-        if reply.get("type") != body["type"] + "_ok":
+        if reply.get("type") != body["type"] + "_ok":  # Maelstrom's schemas fix the reply's type too
             raise SchemaError("Malformed RPC response: type %r, not %r, in %s"
                               % (reply.get("type"), body["type"] + "_ok", _short(reply)))
         check_reply(self.reply_schema(op), reply)
-        return self.completion_value(op, reply)
+        return "ok", self.completion_value(op, reply)
 
     def final_ops(self, worker):
-        """The final phase's operations of ``worker``, each a dict as next_op's, marked final."""
+        """The final phase's operations of ``worker``, each a dict as next_op's, marked final.
+        It may be an iterator, taken one op at a time after the previous one completed."""
         return []
 
     def check(self, history):

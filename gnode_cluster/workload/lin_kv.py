@@ -1,0 +1,137 @@
+"""lin-kv: reads, writes and compare-and-sets on integer keys (Maelstrom's workload/lin_kv.clj
+on Jepsen's linearizable-register test). Whether the history is linearizable is Knossos's
+question, asked under Maelstrom only: here the verdict is "unknown", with statistics.
+
+Also the helpers the other Maelstrom-checked workloads share: ``worker_count``,
+``outcome_counts`` and ``checked_by_maelstrom``.
+"""
+import itertools
+import threading
+
+from . import Workload, anything
+
+VALUE_COUNT = 5  # written and compared values are 0..4
+PROCESS_LIMIT = 20  # a key is retired once more than this many processes of its group used it
+
+
+def worker_count(options):
+    """--concurrency as a number of workers: an integer, or "Kn" for K x the node count."""
+    concurrency = options.get("concurrency")
+    if concurrency is None:
+        return len(options["nodes"])  # Maelstrom's default, 1n
+    if isinstance(concurrency, str):
+        text = concurrency.strip()
+        if text.endswith("n"):
+            return int(text[:-1] or 1) * len(options["nodes"])
+        return int(text)
+    return int(concurrency)
+
+
+def outcome_counts(history):
+    """Completions per function: {f: {"ok": n, "fail": n, "info": n}}."""
+    counts = {}
+    for entry in history:
+        if entry["type"] != "invoke":
+            counts.setdefault(entry["f"], {"ok": 0, "fail": 0, "info": 0})[entry["type"]] += 1
+    return counts
+
+
+def checked_by_maelstrom(workload, checker, history):
+    """The verdict of a workload whose consistency only Maelstrom's ``checker`` decides:
+    valid "unknown", why in words, and the completions per function."""
+    return {"valid": "unknown",
+            "why": "%s's consistency is checked by Maelstrom only (%s); gnode-cluster reports its statistics"
+                   % (workload, checker),
+            "by_f": outcome_counts(history)}
+
+
+class LinKV(Workload):
+    """Workers come in groups of 2 x node count, each group on one key at a time: the first
+    half of a group reads, the other half writes or compare-and-sets (1 write to 2 cas).
+    History values are Jepsen's tuples: read [k, null] (completed as [k, value read]),
+    write [k, v], cas [k, [from, to]]."""
+
+    name = "lin-kv"
+    reusable = True
+    idempotent = frozenset({"read"})
+    checked_by_maelstrom_only = True
+
+    def __init__(self, options, rng):
+        super().__init__(options, rng)
+        self.node_count = len(options["nodes"])
+        self.group_size = 2 * self.node_count
+        workers = worker_count(options)
+        if workers < self.group_size or workers % self.group_size:
+            raise ValueError(
+                "lin-kv runs each key with 2 x node-count = %d workers, so --concurrency must be a multiple "
+                "of %d (e.g. %d or 2n), not %d" % (self.group_size, self.group_size, self.group_size, workers))
+        group_count = workers // self.group_size
+        self.group_keys = list(range(group_count))
+        self._group_processes = [self.group_size] * group_count
+        # Jepsen never moves on when a group alone exceeds the limit; keep its key instead.
+        self._process_limit = max(PROCESS_LIMIT, self.group_size)
+        self._fresh_keys = itertools.count(group_count)
+        self._last_process = {}
+        self._lock = threading.Lock()
+
+    def timeout(self):
+        """max(1 s, 10 x the mean latency), as Maelstrom's lin-kv client waits."""
+        return max(1.0, 10 * (self.options.get("latency") or 0) / 1000.0)
+
+    def next_op(self, worker):
+        group, place = divmod(worker, self.group_size)
+        with self._lock:
+            key = self.group_keys[group]
+        if place < self.node_count:
+            return {"f": "read", "value": [key, None]}
+        f = self.rng.choice(("write", "cas", "cas"))
+        if f == "write":
+            return {"f": "write", "value": [key, self.rng.randrange(VALUE_COUNT)]}
+        return {"f": "cas", "value": [key, [self.rng.randrange(VALUE_COUNT), self.rng.randrange(VALUE_COUNT)]]}
+
+    def run_op(self, worker, process, op, call):
+        """The default single request, after counting the worker's new process against its
+        group's key: Jepsen retires a key once more than 20 processes have used it."""
+        self._note_process(worker, process)
+        return super().run_op(worker, process, op, call)
+
+    def _note_process(self, worker, process):
+        # Seen one op late (the op drawn before it still used the old key): next_op cannot
+        # see processes.
+        group = worker // self.group_size
+        with self._lock:
+            last = self._last_process.get(worker)
+            self._last_process[worker] = process
+            if last is None or last == process:
+                return
+            self._group_processes[group] += 1
+            if self._group_processes[group] > self._process_limit:
+                self.group_keys[group] = next(self._fresh_keys)
+                self._group_processes[group] = self.group_size
+
+    def request(self, op):
+        key, value = op["value"]
+        if op["f"] == "read":
+            return {"type": "read", "key": key}
+        if op["f"] == "write":
+            return {"type": "write", "key": key, "value": value}
+        return {"type": "cas", "key": key, "from": value[0], "to": value[1]}
+
+    def reply_schema(self, op):
+        return {"value": anything} if op["f"] == "read" else {}
+
+    def completion_value(self, op, reply):
+        if op["f"] == "read":
+            return [op["value"][0], reply["value"]]
+        return op["value"]
+
+    def check(self, history):
+        """Unknown: Knossos checks each key under Maelstrom. Reports completions per function
+        and how many keys were used."""
+        result = checked_by_maelstrom(self.name, "Knossos, a compare-and-set register per key", history)
+        result["key_count"] = len({entry["value"][0] for entry in history
+                                   if entry["type"] == "invoke" and entry.get("value")})
+        return result
+
+
+WORKLOAD = LinKV
