@@ -343,13 +343,12 @@ def _make_encoder():
 encode = _make_encoder()
 
 
-def _check_body(body):
+def _refuse_body(body):
+    """Raise the TypeError that says why ``body`` cannot be sent (``Node._write`` checks it)."""
     if type(body) is not dict or type(body.get("type")) is not str:
         raise TypeError("a message body must be a dict with a string \"type\", not %s"
                         % _glimpse(body))
-    if body["type"] == "error" and type(body.get("code")) is not int:
-        raise TypeError("an error body needs an integer \"code\", not %s" % _glimpse(body))
-    return body
+    raise TypeError("an error body needs an integer \"code\", not %s" % _glimpse(body))
 
 
 # ---------------------------------------------------------------- the writer
@@ -942,7 +941,9 @@ class Node:
             raise NodeNotFound("unknown destination %r: not a node of this test, "
                                "a service, nor a sender seen so far" % (dest,))
         msg_id = self._next_msg_id
-        body = _check_body(body)
+        kind = body.get("type") if type(body) is dict else None  # checked here, not in a call: every message passes
+        if type(kind) is not str or (kind == "error" and type(body.get("code")) is not int):
+            _refuse_body(body)
         if "msg_id" in body or ("in_reply_to" in body and in_reply_to is not None):
             # a copy of the request, say: our in_reply_to and msg_id still go last
             body = {k: v for k, v in body.items() if k != "msg_id" and (k != "in_reply_to" or in_reply_to is None)}
@@ -952,7 +953,7 @@ class Node:
             body = {**body, "in_reply_to": in_reply_to, "msg_id": msg_id}
         line = encode({"src": src or self.id, "dest": dest, "body": body})
         self._next_msg_id = msg_id + 1
-        sent, kind = self._count_sent, body["type"]
+        sent = self._count_sent
         sent[kind] = sent.get(kind, 0) + 1
         if self._trace:
             trace_log.info("out %s", line)
