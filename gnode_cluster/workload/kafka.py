@@ -150,7 +150,7 @@ class Kafka(Workload):
     def _assign(self, offsets, op, call):
         keys = op["value"]
         if op.get("seek_to_beginning"):
-            assigned = dict.fromkeys(keys, 1)
+            assigned = dict.fromkeys(keys, 0)
         else:
             reply = call({"type": "list_committed_offsets", "keys": keys})
             check_reply({"offsets": offset_map}, reply)
