@@ -376,7 +376,7 @@ class Writer:
     def write(self, line):
         lines = self._lines
         lines.append(line)
-        if len(lines) >= WRITE_BATCH:
+        if len(lines) >= WRITE_BATCH:  # (> would write 33 at a time: no test can tell; the bench chose 32)
             self._flush()
         elif self._scheduled is None:
             self._scheduled = self._loop.run_callback(self._flush)
@@ -584,7 +584,7 @@ def wait(calls, count=None, timeout=None):
             done.wait(None if timeout is None else _check_timeout(timeout, "wait"))
         finally:
             for result in results:
-                result.unlink(one_settled)
+                result.unlink(one_settled)  # tidiness only: a call drops its links when it settles
     return sorted((call for call in calls if call.ready()), key=lambda call: call._order)
 
 

@@ -278,7 +278,7 @@ class NodeProcess:
             self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:
-                stream.close()
+                stream.close()  # now, not when collected: a long run of cases would hold many pipes open
             except OSError:
                 pass
 
@@ -310,7 +310,7 @@ def run_case(case, command):
                 conversation.expect(value, node.next_line(timeout))
             elif kind == "quiet_ms":
                 deadline = time.monotonic() + value / 1000
-                line = node.next_line(value / 1000)
+                line = node.next_line(value / 1000)  # any line up to the deadline: the sleep below makes up the rest
                 if line is not None:
                     conversation.unexpected(line, "during %d ms of expected quiet" % value)
                 time.sleep(max(0, deadline - time.monotonic()))

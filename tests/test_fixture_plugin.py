@@ -269,3 +269,18 @@ def test_the_readme_case_on_three_nodes_runs_as_printed(pytester):
     (handlers / "broadcast.py").write_text((ROOT / "tests" / "cluster_handlers" / "broadcast.py").read_text())
     result = pytester.runpytest("-p", "gnode_pytest")
     result.assert_outcomes(passed=1)
+
+
+def test_the_files_args_and_env_reach_every_case_and_a_cases_own_replace_them(pytester):
+    path = write_fixture(pytester, [
+        {"name": "inherits", "input": [INIT], "expected": [INIT_OK], "stderr": ["gnode.trace: in "]},
+        {"name": "replaces", "args": [], "env": {}, "input": [INIT], "expected": [INIT_OK]}])
+    spec = json.loads(path.read_text())
+    path.write_text(json.dumps({"args": ["--trace"], "env": {"GNODE_LOG_LEVEL": "debug"}, **spec}))
+    result = pytester.runpytest("-p", "gnode_pytest")
+    result.assert_outcomes(passed=2)
+    spec["cases"][1]["stderr"] = ["gnode.trace: in "]  # without the file's --trace: never said
+    path.write_text(json.dumps({"args": ["--trace"], **spec}))
+    result = pytester.runpytest("-p", "gnode_pytest")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*fixture case 'replaces' failed: stderr never said 'gnode.trace: in '*"])

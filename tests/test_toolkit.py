@@ -25,7 +25,7 @@ def echo(node, msg):
 def majority_write(node, msg):
     peers = [peer for peer in node.node_ids if peer != node.id]
     calls = [node.rpc(peer, {"type": "store", "value": msg.body["value"]}, timeout=10) for peer in peers]
-    acked = gnode.wait(calls, count=len(node.node_ids) // 2, timeout=10)  # with this node's own: a majority
+    acked = gnode.wait(iter(calls), count=len(node.node_ids) // 2, timeout=10)  # any iterable; with this node: a majority
     return {"type": "majority_write_ok", "acked": [call.dest for call in acked]}
 
 
@@ -105,7 +105,16 @@ def refused(node, msg):
     try:
         node.sync_rpc("n9", {"type": "ping"})
     except gnode.NodeNotFound as e:
-        return {"type": "refused_ok", "answered": e.answered, "definite": e.definite}
+        return {"type": "refused_ok", "answered": e.answered, "definite": e.definite, "pending": len(node._calls)}
+
+
+@handler("bounded")
+def bounded(node, msg):
+    try:
+        with gevent.Timeout(0.05):
+            node.sync_rpc("n2", {"type": "slow"}, timeout=10)
+    except gevent.Timeout:
+        return {"type": "bounded_ok", "calls": node.stats()["calls"], "pending": len(node._calls)}
 
 
 @handler("spawn_get")
@@ -274,7 +283,7 @@ def test_every_code_round_trips_as_its_class_both_ways(toolkit):
 def test_a_call_refused_before_sending_is_told_from_an_error_answer(toolkit):
     node = LiveNode("--handlers", toolkit)
     node.send(request({"type": "refused"}))
-    assert node.receive()["body"] == {"type": "refused_ok", "answered": False, "definite": True,
+    assert node.receive()["body"] == {"type": "refused_ok", "answered": False, "definite": True, "pending": 0,
                                       "in_reply_to": 2, "msg_id": 1}
     assert node.finish() == 0
 
@@ -404,3 +413,29 @@ def test_handler_errors_are_counted_in_stats(plugin_dir):
     assert body["sent"] == {"init_ok": 1, "error": 1}
     assert node.finish() == 0
     json.dumps(body)  # JSON all through: it was sent
+
+
+def test_a_sync_rpc_thrown_out_of_its_wait_ends_its_call_and_counts_as_no_answer(toolkit):
+    node = LiveNode("--handlers", toolkit)
+    node.send(request({"type": "bounded"}))
+    assert node.receive()["body"]["type"] == "slow"
+    body = node.receive()["body"]
+    assert body["pending"] == 0
+    assert {k: v for k, v in body["calls"].items() if k != "latency_ms"} == {
+        "made": 1, "answered": 0, "errored": 0, "timed_out": 0}
+    assert node.finish() == 0
+
+
+def test_gnode_stats_every_in_the_environment_logs_the_stats(toolkit):
+    node = LiveNode("--handlers", toolkit, env={"GNODE_STATS_EVERY": "0.1"})
+    node.quiet(0.3)
+    assert node.finish() == 0
+    assert "stats: in 1 (init 1); out 1 (init_ok 1); calls 0 made" in node.stderr()
+
+
+def test_stats_percentiles_are_taken_from_the_latencies_kept():
+    stats = gnode._Stats()
+    stats.latencies.extend(i / 1000 for i in range(1, 101))  # 1 to 100 ms
+    latency = stats.report(settled=100)["calls"]["latency_ms"]
+    assert latency == {"p50": 51.0, "p99": 100.0}
+    assert gnode._Stats().report(settled=0)["calls"]["latency_ms"] == {"p50": None, "p99": None}
