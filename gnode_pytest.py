@@ -323,7 +323,7 @@ def run_case(case, command):
             if line is None:
                 break
             conversation.unexpected(line, "after the last expected line")
-        status = node.finish(max(deadline - time.monotonic(), 0.1))
+        status = node.finish(max(deadline - time.monotonic(), 0.1))  # a moment at least (0.07 would do as well)
         if status is None:
             conversation.fail("the node did not exit within %d ms of its input closing" % (timeout * 1000))
         elif status != case.get("exit_code", 0):

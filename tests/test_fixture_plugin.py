@@ -284,3 +284,13 @@ def test_the_files_args_and_env_reach_every_case_and_a_cases_own_replace_them(py
     result = pytester.runpytest("-p", "gnode_pytest")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*fixture case 'replaces' failed: stderr never said 'gnode.trace: in '*"])
+
+
+def test_a_case_that_never_sends_init_still_checks_the_lines_it_gets(pytester):
+    # Before init nothing says what the node's id is: its lines are checked without one.
+    answer = {"src": "n1", "dest": "c1", "body": {"type": "echo_ok", "echo": "x", "in_reply_to": 1}}
+    node = fake_node(pytester, [json.dumps(answer)])
+    write_fixture(pytester, [{"name": "no init", "input": [
+        {"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 1, "echo": "x"}}], "expected": [answer]}])
+    result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", node)
+    result.assert_outcomes(passed=1)
