@@ -329,3 +329,12 @@ def availability(history, spec=None):
             ok, invoked, fraction, "total availability required" if spec == "total"
             else "required fraction %s" % spec)
     return result
+
+
+def operation_counts(history):
+    """For each function, how many operations ended ok, fail and info."""
+    counts = {}
+    for entry in history:
+        if entry["type"] != "invoke":
+            counts.setdefault(entry["f"], {"ok": 0, "fail": 0, "info": 0})[entry["type"]] += 1
+    return counts

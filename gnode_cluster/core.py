@@ -247,7 +247,7 @@ class _Test:
                    "availability": checker.availability(history, self.options["availability"]),
                    "net": {"valid": True, **(net or {})},
                    "latency_ms": latency_quantiles(history),
-                   "operations": operation_counts(history),
+                   "operations": checker.operation_counts(history),
                    "exceptions": [entry["error"] for entry in history if entry.get("exception")][:50]}
         verdicts = [results[name]["valid"] for name in ("workload", "stats", "availability", "net")]
         if self.crash is not None:
@@ -360,12 +360,3 @@ def latency_quantiles(history):
         return {}
     return {name: round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 3)
             for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))}
-
-
-def operation_counts(history):
-    """For each function, how many operations ended ok, fail and info."""
-    counts = {}
-    for entry in history:
-        if entry["type"] != "invoke":
-            counts.setdefault(entry["f"], {"ok": 0, "fail": 0, "info": 0})[entry["type"]] += 1
-    return counts

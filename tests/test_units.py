@@ -99,8 +99,6 @@ def test_a_call_thrown_out_of_its_wait_after_its_answer_came_is_not_resumed_late
     be resumed, but before its turn an exception is thrown into its wait (as a gevent.Timeout
     of the handler's own can be). The worker must drop out of the queue: resumed later, when
     it is parked for the next message, it would be parked twice and run two messages at once."""
-    import os
-
     import gevent
     from greenlet import getcurrent
 
@@ -110,14 +108,7 @@ def test_a_call_thrown_out_of_its_wait_after_its_answer_came_is_not_resumed_late
         waiting.append(getcurrent())
         return {"type": "wait_ok", "answer": node.sync_rpc("n2", {"type": "ping"}, timeout=30)}
 
-    node_in, feed = os.pipe()
-    drain, node_out = os.pipe()
-    for fd in (node_in, node_out, feed, drain):
-        os.set_blocking(fd, False)
-    node = gnode.Node({"wait": wait})
-    running = gevent.spawn(node.run, node_in, node_out)
-    os.write(feed, json.dumps({"src": "c0", "dest": "n1", "body": {
-        "type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1", "n2"]}}).encode() + b"\n")
+    node, running, feed, drain = node_in_this_process({"wait": wait})
     os.write(feed, b'{"src": "c1", "dest": "n1", "body": {"type": "wait", "msg_id": 2}}\n')
     while not waiting:
         gevent.sleep(0.01)
@@ -172,14 +163,7 @@ def test_a_parked_worker_woken_by_an_exception_is_retired_and_the_node_goes_on()
     def echo(node, msg):
         return {"type": "echo_ok"}
 
-    node_in, feed = os.pipe()
-    drain, node_out = os.pipe()
-    for fd in (node_in, node_out, feed, drain):
-        os.set_blocking(fd, False)
-    node = gnode.Node({"echo": echo})
-    running = gevent.spawn(node.run, node_in, node_out)
-    os.write(feed, json.dumps({"src": "c0", "dest": "n1", "body": {
-        "type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1"]}}).encode() + b"\n")
+    node, running, feed, drain = node_in_this_process({"echo": echo})
     while not node._workers._idle:
         gevent.sleep(0.01)
     parked = node._workers._idle[-1]
@@ -207,3 +191,19 @@ def test_a_failing_read_of_stdin_is_taken_for_the_end_of_input():
     assert node._input_ended
     for fd in (node_in, drain, node_out):
         os.close(fd)
+
+
+def node_in_this_process(handlers):
+    """A Node running in a greenlet of the test's process on two pipes, sent its init:
+    (node, its greenlet, the pipe to write its input to, the pipe to read its output from)."""
+    import gevent
+
+    node_in, feed = os.pipe()
+    drain, node_out = os.pipe()
+    for fd in (node_in, node_out, feed, drain):
+        os.set_blocking(fd, False)
+    node = gnode.Node(handlers)
+    running = gevent.spawn(node.run, node_in, node_out)
+    os.write(feed, json.dumps({"src": "c0", "dest": "n1", "body": {
+        "type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1", "n2"]}}).encode() + b"\n")
+    return node, running, feed, drain

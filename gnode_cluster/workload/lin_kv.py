@@ -2,12 +2,14 @@
 on Jepsen's linearizable-register test). Whether the history is linearizable is Knossos's
 question, asked under Maelstrom only: here the verdict is "unknown", with statistics.
 
-Also the helpers the other Maelstrom-checked workloads share: ``worker_count``,
-``outcome_counts`` and ``checked_by_maelstrom``.
+Also the helpers the other Maelstrom-checked workloads share: ``worker_count`` and
+``checked_by_maelstrom``.
 """
 import itertools
 import threading
 
+from ..checker import operation_counts
+from ..core import concurrency
 from . import Workload, anything
 
 VALUE_COUNT = 5  # written and compared values are 0..4
@@ -15,25 +17,8 @@ PROCESS_LIMIT = 20  # a key is retired once more than this many processes of its
 
 
 def worker_count(options):
-    """--concurrency as a number of workers: an integer, or "Kn" for K x the node count."""
-    concurrency = options.get("concurrency")
-    if concurrency is None:
-        return len(options["nodes"])  # Maelstrom's default, 1n
-    if isinstance(concurrency, str):
-        text = concurrency.strip()
-        if text.endswith("n"):
-            return int(text[:-1] or 1) * len(options["nodes"])
-        return int(text)
-    return int(concurrency)
-
-
-def outcome_counts(history):
-    """Completions per function: {f: {"ok": n, "fail": n, "info": n}}."""
-    counts = {}
-    for entry in history:
-        if entry["type"] != "invoke":
-            counts.setdefault(entry["f"], {"ok": 0, "fail": 0, "info": 0})[entry["type"]] += 1
-    return counts
+    """--concurrency as a number of workers (Maelstrom's default 1n when not given)."""
+    return concurrency(options.get("concurrency") or "1n", len(options["nodes"]))
 
 
 def checked_by_maelstrom(workload, checker, history):
@@ -42,7 +27,7 @@ def checked_by_maelstrom(workload, checker, history):
     return {"valid": "unknown",
             "why": "%s's consistency is checked by Maelstrom only (%s); gnode-cluster reports its statistics"
                    % (workload, checker),
-            "by_f": outcome_counts(history)}
+            "by_f": operation_counts(history)}
 
 
 class LinKV(Workload):
