@@ -78,7 +78,7 @@ def summary(result):
     """What a person reads at the end: the verdict and why, per-operation counts, latency,
     stable latencies where there are some, messages per operation, and where it all is."""
     results = result.results
-    verdict = {True: "valid", False: "INVALID", "unknown": "unknown"}[result.valid]
+    verdict = "CRASHED" if "crashed" in results else {True: "valid", False: "INVALID", "unknown": "unknown"}[result.valid]
     lines = ["", "%s: %s" % (results["options"]["workload"], verdict)]
     lines += ["  why: %s" % why for why in results["why"]]
     for f, counts in sorted(results["operations"].items()):

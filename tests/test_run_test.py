@@ -102,3 +102,15 @@ def test_every_command_of_the_readme_section_runs_as_printed_and_says_what_it_sa
                               cwd=ROOT, capture_output=True, timeout=120, env=node_env())
         assert (done.returncode, words) == (status, words) and words in done.stdout.decode(), \
             command + "\n" + done.stdout.decode() + done.stderr.decode()
+
+
+def test_a_node_that_exits_crashes_the_test_with_status_255_and_says_so(tmp_path):
+    node = tmp_path / "exits.py"
+    node.write_text("#!%s\nimport json, sys\nline = json.loads(sys.stdin.readline())\n"
+                    "print(json.dumps({'src': line['body']['node_id'], 'dest': line['src'], 'body': "
+                    "{'type': 'init_ok', 'in_reply_to': 1}}), flush=True)\nsys.stderr.write('bye\\n')\n" % sys.executable)
+    node.chmod(0o755)
+    done = cli("test", "-w", "echo", "--bin", str(node), "--node-count", "1", "--time-limit", "2", cwd=tmp_path)
+    assert done.returncode == 255, done.stdout.decode() + done.stderr.decode()
+    out = done.stdout.decode()
+    assert "echo: CRASHED" in out and "the test crashed: node n0 exited with status 0" in out
