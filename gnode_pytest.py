@@ -456,7 +456,7 @@ def run_cluster_case(case, command):
     env.update(case.get("env", {}))
     rows, problems = [], []
     cluster = Cluster(command[0], node_count=case.get("node_count"), nodes=case.get("nodes"), args=command[1:],
-                      env=env, inherit_env=False, latency=case.get("latency", 0),
+                      env=env, inherit_env=False, canonical=False, latency=case.get("latency", 0),
                       latency_dist=case.get("latency_dist", "constant"))
     try:
         cluster.start()

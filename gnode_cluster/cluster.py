@@ -100,18 +100,21 @@ class Cluster:
     uniform or exponential. Node logs and the journal go to ``log_dir`` (default: a new
     temporary folder). ``seed`` makes latencies and services' choices repeatable;
     ``inherit_env=False`` gives the nodes ``env`` alone; ``log_stderr=True`` copies every
-    line a node writes on stderr to the caller's stderr too, prefixed with the node's id. Use it as a context manager:
+    line a node writes on stderr to the caller's stderr too, prefixed with the node's id.
+    ``canonical=False`` runs ``bin`` by the path given, not its real path as Maelstrom does:
+    for an interpreter in a virtualenv, whose real path is outside it. Use it as a context manager:
     every process is ended on the way out.
     """
 
     def __init__(self, bin, node_count=None, nodes=None, args=(), env=None, handlers=None, latency=0,
-                 latency_dist="constant", log_dir=None, seed=None, inherit_env=True, log_stderr=False):
+                 latency_dist="constant", log_dir=None, seed=None, inherit_env=True, log_stderr=False,
+                 canonical=True):
         self.nodes = node_names(node_count, nodes)
         self.log_stderr = log_stderr  # also copy each node's stderr lines to ours, named
         self.log_dir = log_dir or tempfile.mkdtemp(prefix="gnode-cluster-")
         os.makedirs(os.path.join(self.log_dir, "node-logs"), exist_ok=True)
         found = bin if os.sep in bin else shutil.which(bin) or bin  # a bare name: from PATH, as a shell would
-        command = [os.path.realpath(found)]
+        command = [os.path.realpath(found) if canonical else found]
         if handlers is not None:
             command += ["--handlers", os.path.abspath(handlers)]
         self._command = command + list(args)
