@@ -356,4 +356,5 @@ def test_start_up_freezes_its_objects_once_the_plugins_are_loaded(plugin_dir):
     done = run_node(line(INIT) + line({"src": "c1", "dest": "n1", "body": {"type": "frozen", "msg_id": 2}}),
                     "--handlers", str(folder))
     body = output(done)[1]["body"]
-    assert body["at_import"] == 0 and body["now"] > 0, body
+    # More frozen after start-up than while plugins loaded (3.12 counts some from before either).
+    assert body["now"] > body["at_import"], body
