@@ -243,7 +243,7 @@ class _Test:
     def _results(self, net):
         history = self.client_history()
         results = {"workload": self._safely(self.workload.check, history),
-                   "stats": checker.stats(history, exempt=getattr(self.workload, "stats_exempt", ())),
+                   "stats": checker.stats(history, exempt=self.workload.stats_exempt),
                    "availability": checker.availability(history, self.options["availability"]),
                    "net": {"valid": True, **(net or {})},
                    "latency_ms": latency_quantiles(history),

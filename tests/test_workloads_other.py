@@ -451,3 +451,15 @@ def test_every_other_workload_is_registered_and_never_passes_silently(name):
     assert cls.name == name and cls.checked_by_maelstrom_only
     result = cls({"nodes": ["n0"], "concurrency": 2}, random.Random(0)).check([])
     assert result["valid"] == "unknown" and "checked by Maelstrom only" in result["why"]
+
+
+def test_kafkas_crashes_always_end_info_and_are_no_reason_for_the_stats_checker_to_fail():
+    from gnode_cluster import checker
+    from gnode_cluster.workload.kafka import WORKLOAD
+
+    history = [{"process": 0, "type": "invoke", "f": "send", "value": None, "time": 0.0},
+               {"process": 0, "type": "ok", "f": "send", "value": None, "time": 0.1},
+               {"process": 0, "type": "invoke", "f": "crash", "value": None, "time": 0.2},
+               {"process": 0, "type": "info", "f": "crash", "value": None, "time": 0.2}]
+    assert checker.stats(history, exempt=WORKLOAD.stats_exempt)["valid"] is True
+    assert checker.stats(history)["valid"] is False  # without the exemption the crash would fail it

@@ -70,6 +70,7 @@ class Workload:
     reusable = False  # the client is kept after an indeterminate op (Maelstrom's Reusable)
     final_phase = False  # heal, wait, then each worker's final_ops
     idempotent = frozenset()  # functions whose timeouts and indefinite errors are fail, not info
+    stats_exempt = frozenset()  # functions the stats checker does not require an ok of
     with_errors = True  # False: every error or timeout is info (g-set and the counters)
     checked_by_maelstrom_only = False  # the consistency verdict is "unknown" here
 
