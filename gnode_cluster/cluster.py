@@ -128,7 +128,6 @@ class Cluster:
         self._clients = itertools.count()
         self._waiting = {}  # (client, msg_id) -> Future of its answer
         self._failures = []
-        self._failed = threading.Event()
         self._operations = 0
         self._started = time.monotonic()
         self._loop = _Loop(self)
@@ -169,6 +168,16 @@ class Cluster:
         self._loop.stop()
         _end_processes(self._processes)
         self._journal_file.close()
+
+    @property
+    def failed(self):
+        """Whether something happened that Maelstrom fails a run for (``check`` raises it)."""
+        return bool(self._failures)
+
+    @property
+    def running(self):
+        """Whether the cluster's loop is still running (until ``stop``)."""
+        return self._loop._running
 
     def check(self):
         """Raise ClusterError if anything went wrong that Maelstrom would have failed on."""
@@ -306,7 +315,6 @@ class Cluster:
         self._failures.append("node %s %s\n%s" % (node, what, "\n".join(
             ["its stderr, last %d lines:" % len(tail)] + ["  " + line for line in tail] if tail else
             ["its stderr: (empty)"])))
-        self._failed.set()
 
     # -- the caller's waits
 
@@ -382,7 +390,6 @@ class _Loop:
                 cluster._deliver(cluster._now())
         except BaseException:  # a bug of ours: say so, rather than leave the caller waiting
             cluster._failures.append("the cluster's loop failed:\n" + traceback.format_exc())
-            cluster._failed.set()
 
     def _run_calls(self):
         try:

@@ -105,6 +105,7 @@ class _Test:
         self._stop = threading.Event()
         self._started = 0.0
         self.crash = None
+        self._schedule = None  # the nemesis's, once it runs
 
     # -- the run
 
@@ -125,7 +126,7 @@ class _Test:
         except ClusterError as e:
             self.crash = str(e)
         finally:
-            net = self.cluster.net_stats() if self.cluster._loop._running else None
+            net = self.cluster.net_stats() if self.cluster.running else None
             self.cluster.stop()
         results = self._results(net)
         self._write(results)
@@ -143,7 +144,7 @@ class _Test:
             threads.append(threading.Thread(target=self._progress, daemon=True))
         for thread in threads:
             thread.start()
-        while time.monotonic() < self._main_ends and not self.cluster._failed.is_set():
+        while time.monotonic() < self._main_ends and not self.cluster.failed:
             time.sleep(0.05)
         self._stop.set()
         for thread in threads:
@@ -199,8 +200,7 @@ class _Test:
     # -- the nemesis
 
     def _nemesis(self):
-        schedule = Schedule(self.options["nemesis_interval"], self.options["nodes"], self.rng)
-        self._schedule = schedule
+        schedule = self._schedule = Schedule(self.options["nemesis_interval"], self.options["nodes"], self.rng)
         while not self._stop.wait(schedule.next_gap()):
             f, kind, grudge = schedule.next_op()
             if grudge is None:
@@ -211,8 +211,7 @@ class _Test:
                                  if grudge is not None else None)
 
     def _partitioned(self):
-        schedule = getattr(self, "_schedule", None)
-        return schedule is not None and schedule.partitioned
+        return self._schedule is not None and self._schedule.partitioned
 
     def _record_nemesis(self, f, value):
         self.record({"process": "nemesis", "type": "info", "f": f, "value": value})
