@@ -240,11 +240,23 @@ def test_each_nodes_stderr_goes_to_its_own_log(broadcast, tmp_path):
     assert sorted(os.listdir(tmp_path / "node-logs")) == ["n0.log", "n1.log"]
 
 
-def test_a_late_answer_to_a_client_that_timed_out_fails_the_run_as_under_maelstrom(broadcast):
+SLOW_READ = """
+import gevent
+from gnode import handler
+
+
+@handler("read")
+def read(node, msg):
+    gevent.sleep(0.3)  # the client has given up by then, however loaded the machine
+    return {"type": "read_ok", "messages": []}
+"""
+
+
+def test_a_late_answer_to_a_client_that_timed_out_fails_the_run_as_under_maelstrom(plugin_dir):
     with pytest.raises(ClusterError, match="node a wrote a line Maelstrom rejects \\(invalid dest 'c1'"):
-        with Cluster(str(GNODE), nodes=["a"], handlers=broadcast) as cluster:
+        with Cluster(str(GNODE), nodes=["a"], handlers=str(plugin_dir({"slow.py": SLOW_READ}))) as cluster:
             with pytest.raises(gnode.RPCTimeout):
-                cluster.request("a", {"type": "read"}, timeout=0.0)  # closed before the answer comes
+                cluster.request("a", {"type": "read"}, timeout=0.05)  # closed before the answer comes
             wait_for(lambda: cluster._failures)
 
 
