@@ -324,10 +324,11 @@ def _glimpse(value, show=repr, limit=80):
         return "(cannot be shown: %s)" % type(e).__name__
 
 
-def _make_encoder():
-    """Encode one message as ``json.dumps`` does by default, but refuse NaN and infinities
-    (not JSON: Maelstrom would choke on them). ``json.dumps`` builds a new C encoder on
-    every call; building it once saves a third of the encoding time."""
+def _make_chunk_encoder():
+    """``chunks(message, 0)``: the pieces of one message's JSON, as ``json.dumps`` writes it
+    by default, but refusing NaN and infinities (not JSON: Maelstrom would choke on them).
+    ``json.dumps`` builds a new C encoder on every call; building it once saves a third of
+    the encoding time."""
     plain = json.JSONEncoder(allow_nan=False, check_circular=False)
     try:
         from json.encoder import c_make_encoder, encode_basestring_ascii
@@ -335,12 +336,16 @@ def _make_encoder():
                                   ": ", ", ", False, False, False)
         c_encode({"probe": [1.5]}, 0)
     except Exception:  # no C accelerator, or its signature changed: the plain encoder is correct too
-        return plain.encode
-    join = "".join
-    return lambda message: join(c_encode(message, 0))
+        return lambda message, _indent_level: (plain.encode(message),)
+    return c_encode
 
 
-encode = _make_encoder()
+_encode_chunks = _make_chunk_encoder()
+
+
+def encode(message):
+    """One message as JSON text, exactly as ``json.dumps`` writes it."""
+    return "".join(_encode_chunks(message, 0))
 
 
 def _refuse_body(body):
@@ -463,7 +468,6 @@ class Call:
         self._callback = callback
         self._workers = None  # worker greenlets waiting in get(): woken straight, not through the hub
         self._started = time.monotonic()
-        self._order = None  # the node's count of settled calls when this one settled
 
     def __repr__(self):
         return "<Call msg_id %s to %s, %s>" % (self.msg_id, self.dest, "settled" if self.ready() else "in flight")
@@ -476,49 +480,49 @@ class Call:
         """Wait (this greenlet only) for the call to settle; return the answer's body, or raise
         what ``sync_rpc`` raises. ``timeout`` bounds this wait alone: RPCTimeout is raised
         when it passes, and the call goes on until its own timeout."""
-        if not self._result.ready():
-            self._wait(None if timeout is None else _check_timeout(timeout, "get"))
-            if not self._result.ready():
+        result = self._result
+        if not result.ready():  # wait: in one frame with the rest, as it is on every sync_rpc's path
+            if timeout is not None:
+                timeout = _check_timeout(timeout, "get")
+            node = self._node
+            caller = getcurrent()
+            if type(caller) is _Worker:  # parks; the next greenlet to park switches back to it once woken
+                waiting = self._workers
+                if waiting is None:
+                    waiting = self._workers = [caller]
+                else:
+                    waiting.append(caller)
+                bound = None
+                if timeout is not None:
+                    bound = node._loop.timer(timeout)
+                    bound.start(self._give_up, caller, update=True)
+                if node._input_ended:
+                    node._settled.set()
+                try:
+                    while caller in waiting:
+                        node._workers.pass_on()
+                except BaseException:  # thrown out of the wait (a handler's own gevent.Timeout, say)
+                    if caller in waiting:
+                        waiting.remove(caller)
+                    else:  # woken, not yet resumed: it must not be resumed now
+                        node._workers.unwake(caller)
+                    raise
+                finally:
+                    if bound is not None:
+                        bound.close()
+            elif caller is node._hub:
+                raise RuntimeError("a call cannot be waited for in the hub: wait from a handler or a greenlet")
+            else:  # a greenlet of the user's: gevent resumes it from the hub
+                result.wait(timeout)
+            if not result.ready():
                 raise RPCTimeout("gave up after %gs waiting for the answer from %s to msg_id %d; "
                                  "the call goes on" % (timeout, self.dest, self.msg_id))
-        outcome = self._result.value
+        outcome = result.value
         if outcome is _TIMED_OUT:
             raise RPCTimeout("no answer from %s to msg_id %d within %gs" % (self.dest, self.msg_id, self._seconds))
-        if outcome.get("type") == "error":
+        if outcome["type"] == "error":
             raise _error_answer(outcome)
         return outcome
-
-    def _wait(self, timeout):
-        node = self._node
-        caller = getcurrent()
-        if caller is node._hub:
-            raise RuntimeError("a call cannot be waited for in the hub: wait from a handler or a greenlet")
-        if type(caller) is not _Worker:  # a greenlet of the user's: gevent resumes it from the hub
-            self._result.wait(timeout)
-            return
-        waiting = self._workers
-        if waiting is None:
-            waiting = self._workers = [caller]
-        else:
-            waiting.append(caller)
-        bound = None
-        if timeout is not None:
-            bound = node._loop.timer(timeout)
-            bound.start(self._give_up, caller, update=True)
-        if node._input_ended:
-            node._settled.set()
-        try:
-            while caller in waiting:
-                node._workers.pass_on()
-        except BaseException:  # thrown out of the wait (a handler's own gevent.Timeout, say)
-            if caller in waiting:
-                waiting.remove(caller)
-            else:  # woken, not yet resumed: it must not be resumed now
-                node._workers.unwake(caller)
-            raise
-        finally:
-            if bound is not None:
-                bound.close()
 
     def _give_up(self, caller):
         waiting = self._workers
@@ -533,11 +537,11 @@ class Call:
         del node._calls[msg_id]
         self._timer.close()
         self._result.set(outcome)  # wakes the user's greenlets, and gnode.wait, through the hub
-        node._calls_settled = self._order = node._calls_settled + 1
+        node._calls_settled = self._order = node._calls_settled + 1  # _order: gnode.wait's sort key
         if type(outcome) is dict:
             node._answered_calls[msg_id % ENDED_CALLS_KEPT] = msg_id
             node._stats.latencies.append(time.monotonic() - self._started)
-            if outcome.get("type") == "error":
+            if outcome["type"] == "error":
                 node._stats.errored += 1
         else:
             node._unanswered_calls[msg_id % ENDED_CALLS_KEPT] = (msg_id, outcome)
@@ -647,31 +651,34 @@ def _interval(seconds, jitter, spread):
 # ---------------------------------------------------------------- statistics
 
 class _Stats:
-    """What ``node.stats()`` reports. Counting costs a dict increment per message, and a
-    few attribute increments per call."""
+    """What ``node.stats()`` reports. Counting costs an increment per message, and a few
+    attribute updates per call."""
 
     def __init__(self):
-        # message type -> count; plain dicts, which the interpreter indexes faster than a defaultdict
+        # message type -> [count]: a list's item is incremented in fewer steps than a dict's
+        # value, and a plain dict is indexed faster than a defaultdict
         self.received = {}
         self.sent = {}
-        self.made = self.errored = self.timed_out = self.abandoned = 0  # calls; the answered are the rest
+        # Calls, by how they ended; the answered are the rest. Those made are those ended and in flight.
+        self.errored = self.timed_out = self.abandoned = 0
         self.handler_errors = 0  # handlers that raised something other than an RPCError
         self.latencies = collections.deque(maxlen=LATENCIES_KEPT)  # seconds, of the last answered calls
 
-    def report(self, settled):
-        """The counts as a dict, ``settled`` being the number of calls settled so far."""
+    def report(self, settled, in_flight):
+        """The counts as a dict, given the numbers of calls settled so far and in flight."""
         ordered = sorted(self.latencies)
 
         def percentile(p):
             return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 3) if ordered else None
-        return {"received": dict(self.received), "sent": dict(self.sent),
-                "calls": {"made": self.made, "answered": settled - self.errored - self.timed_out - self.abandoned,
+        return {"received": {kind: n for kind, (n,) in self.received.items()},
+                "sent": {kind: n for kind, (n,) in self.sent.items()},
+                "calls": {"made": settled + in_flight, "answered": settled - self.errored - self.timed_out - self.abandoned,
                           "errored": self.errored,
                           "timed_out": self.timed_out, "latency_ms": {"p50": percentile(0.5), "p99": percentile(0.99)}},
                 "handler_errors": self.handler_errors}
 
-    def summary(self, settled):
-        report = self.report(settled)
+    def summary(self, settled, in_flight):
+        report = self.report(settled, in_flight)
 
         def by_type(counts):
             return "%d (%s)" % (sum(counts.values()), ", ".join("%s %d" % kv for kv in sorted(counts.items())))
@@ -902,7 +909,6 @@ class Node:
             del self._calls[msg_id]
             raise
         call._timer.start(_expire, call, update=True)  # update: never fire early
-        self._stats.made += 1
         return call
 
     def sync_rpc(self, dest, body, timeout=None):
@@ -932,7 +938,7 @@ class Node:
         answered, errored and timed out, with the latency of the last answered ones (p50
         and p99, ms); ``handler_errors``, the handlers that raised something other than an
         RPCError."""
-        return self._stats.report(self._calls_settled)
+        return self._stats.report(self._calls_settled, len(self._calls))
 
     def _write(self, dest, body, in_reply_to=None, src=None):
         """Encode one message and queue it for stdout. It takes the next msg_id only once
@@ -951,10 +957,12 @@ class Node:
             body = {**body, "msg_id": msg_id}
         else:
             body = {**body, "in_reply_to": in_reply_to, "msg_id": msg_id}
-        line = encode({"src": src or self.id, "dest": dest, "body": body})
+        line = "".join(_encode_chunks({"src": src or self.id, "dest": dest, "body": body}, 0))  # encode(), a call less
         self._next_msg_id = msg_id + 1
-        sent = self._count_sent
-        sent[kind] = sent.get(kind, 0) + 1
+        try:
+            self._count_sent[kind][0] += 1
+        except KeyError:  # the first of its type
+            self._count_sent[kind] = [1]
         if self._trace:
             trace_log.info("out %s", line)
         self._writer.write(line)
@@ -1037,8 +1045,10 @@ class Node:
         self._destinations.add(msg.src)
         body = msg.body
         kind = body["type"]
-        received = self._count_received
-        received[kind] = received.get(kind, 0) + 1
+        try:
+            self._count_received[kind][0] += 1
+        except KeyError:  # the first of its type
+            self._count_received[kind] = [1]
         if self._trace:
             trace_log.info("in  %s", line.decode())
         if "in_reply_to" in body or kind == "error":  # an answer: never answered back
@@ -1164,7 +1174,7 @@ class Node:
         self._writer.drain()
 
     def _log_stats(self):
-        log.info("%s", self._stats.summary(self._calls_settled))
+        log.info("%s", self._stats.summary(self._calls_settled, len(self._calls)))
 
     def _output_closed(self):
         _exit(0, "stdout was closed by its reader; exiting")

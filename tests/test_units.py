@@ -54,6 +54,15 @@ def test_encode_writes_exactly_what_json_dumps_writes(message):
     assert gnode.encode(message) == json.dumps(message)
 
 
+def test_without_the_c_accelerator_the_plain_encoder_writes_the_same(monkeypatch):
+    monkeypatch.setattr(json.encoder, "c_make_encoder", None)
+    chunks = gnode._make_chunk_encoder()
+    message = {"src": "n1", "dest": "c1", "body": {"type": "x", "v": [1, 2.5, None], "s": "h\u00e9"}}
+    assert "".join(chunks(message, 0)) == json.dumps(message)
+    with pytest.raises(ValueError):
+        chunks({"v": float("nan")}, 0)
+
+
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), object()])
 def test_encode_refuses_what_is_not_json(bad):
     with pytest.raises((ValueError, TypeError)):
