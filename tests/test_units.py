@@ -51,7 +51,7 @@ def test_parse_says_what_is_wrong_and_whether_it_can_be_answered(raw, problem, a
     {"src": "n1", "dest": "c1", "body": {"type": "x", "v": [1, 2.5, None, True, {"k": {}}], "e": 1e300, "s": "\"\\\n"}},
 ])
 def test_encode_writes_exactly_what_json_dumps_writes(message):
-    assert gnode.encode(message) == json.dumps(message)
+    assert "".join(gnode._encode_chunks(message, 0)) == json.dumps(message)
 
 
 def test_without_the_c_accelerator_the_plain_encoder_writes_the_same(monkeypatch):
@@ -66,7 +66,7 @@ def test_without_the_c_accelerator_the_plain_encoder_writes_the_same(monkeypatch
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), object()])
 def test_encode_refuses_what_is_not_json(bad):
     with pytest.raises((ValueError, TypeError)):
-        gnode.encode({"src": "n1", "dest": "c1", "body": {"type": "x", "v": bad}})
+        gnode._encode_chunks({"src": "n1", "dest": "c1", "body": {"type": "x", "v": bad}}, 0)
 
 
 def test_rpc_error_carries_code_text_and_an_error_body():
