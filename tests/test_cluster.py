@@ -197,7 +197,7 @@ def test_every_kind_of_line_maelstrom_rejects_fails_the_run(tmp_path, line, prob
     """ % line)
     with pytest.raises(ClusterError, match="node n0 wrote a line Maelstrom rejects \\(%s" % problem):
         with Cluster(node, node_count=1) as cluster:
-            wait_for(lambda: cluster._failures)
+            wait_for(lambda: cluster.failed)
 
 
 def test_a_node_that_exits_is_named_with_its_status(tmp_path):
@@ -207,7 +207,7 @@ def test_a_node_that_exits_is_named_with_its_status(tmp_path):
     """)
     with pytest.raises(ClusterError, match="(?s)node n0 exited with status 3 before the end of the test.*giving up"):
         with Cluster(node, node_count=1) as cluster:
-            wait_for(lambda: cluster._failures)
+            wait_for(lambda: cluster.failed)
 
 
 def test_a_node_that_never_answers_init_fails_the_start_and_is_ended(tmp_path, monkeypatch):
@@ -257,7 +257,7 @@ def test_a_late_answer_to_a_client_that_timed_out_fails_the_run_as_under_maelstr
         with Cluster(str(GNODE), nodes=["a"], handlers=str(plugin_dir({"slow.py": SLOW_READ}))) as cluster:
             with pytest.raises(gnode.RPCTimeout):
                 cluster.request("a", {"type": "read"}, timeout=0.05)  # closed before the answer comes
-            wait_for(lambda: cluster._failures)
+            wait_for(lambda: cluster.failed)
 
 
 def test_the_readme_example_runs_as_printed_in_a_users_project(tmp_path):
