@@ -12,6 +12,7 @@ others, so the figures are instructions per proxy round trip and per echo. Repea
 differ by about half a percent (the number of messages per read varies).
 """
 import argparse
+import itertools
 import json
 import os
 import shlex
@@ -19,6 +20,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+from run import INIT_LINE, PEER, echo_requests, proxy_requests  # the bench's own messages
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 DEFAULT_NODE = os.path.join(os.path.dirname(HERE), "gnode.py")
@@ -33,8 +36,8 @@ class Node:
             ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out_file] + argv,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/tmp")
 
-    def send(self, src, body):
-        self.process.stdin.write(json.dumps({"src": src, "dest": "n1", "body": body}).encode() + b"\n")
+    def send(self, line):
+        self.process.stdin.write(line)
         self.process.stdin.flush()
 
     def receive(self):
@@ -49,28 +52,28 @@ class Node:
 
 
 def drive(node, mode, n):
-    node.send("c0", {"type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1", "n2"]})
+    node.send(INIT_LINE)
     assert node.receive()["body"]["type"] == "init_ok"
     if mode == "echo":
-        for k in range(1, n + 1):
-            node.send("c1", {"type": "echo", "msg_id": k, "echo": "e%d" % k})
-            assert node.receive()["body"]["echo"] == "e%d" % k
+        for k, request in enumerate(echo_requests("c1", n), 1):
+            node.send(request)
+            assert node.receive()["body"]["in_reply_to"] == k
         return
-    sent = done = 0
-    while sent < min(OUTSTANDING, n):
-        sent += 1
-        node.send("c1", {"type": "proxy", "msg_id": sent, "target": "n2", "inner": {"type": "echo", "echo": sent}})
+    requests = iter(proxy_requests("c1", n, "p"))
+    for request in itertools.islice(requests, OUTSTANDING):
+        node.send(request)
+    done = 0
     while done < n:
         msg = node.receive()
         body = msg["body"]
-        if msg["dest"] == "n2":
-            node.send("n2", {"type": "echo_ok", "echo": body["echo"], "in_reply_to": body["msg_id"], "msg_id": 1})
+        if msg["dest"] == PEER:  # the forward: answer it as n2
+            node.send(json.dumps({"src": PEER, "dest": "n1", "body": {
+                "type": "echo_ok", "echo": body["echo"], "in_reply_to": body["msg_id"], "msg_id": 1}}).encode() + b"\n")
             continue
         assert body["type"] == "proxy_ok", msg
         done += 1
-        if sent < n:
-            sent += 1
-            node.send("c1", {"type": "proxy", "msg_id": sent, "target": "n2", "inner": {"type": "echo", "echo": sent}})
+        for request in itertools.islice(requests, 1):
+            node.send(request)
 
 
 def instructions(argv, mode, n, folder):
