@@ -1,6 +1,6 @@
 """kafka: append-only logs under string keys, with sends, polls and committed offsets
-(Maelstrom's workload/kafka.clj on Jepsen's kafka test, in assign mode). The kafka checker
-runs under Maelstrom only: here the verdict is "unknown", with statistics.
+(Maelstrom's workload/kafka.clj on Jepsen's kafka test, in assign mode), checked by Jepsen's
+kafka checker as Maelstrom configures it (kafka_checker.py).
 
 Operations and their history values, as Jepsen records them:
     send    [["send", k, msg]]       ok: [["send", k, [offset, msg]]]
@@ -11,8 +11,8 @@ Operations and their history values, as Jepsen records them:
 import threading
 import time
 
-from . import Workload, check_reply, integer
-from .lin_kv import checked_by_maelstrom, worker_count
+from . import Workload, check_reply, integer, kafka_checker
+from .lin_kv import worker_count
 from .txn_list_append import TxnGenerator
 
 ASSIGN_ODDS = 1 / 64  # an op is an assign of its key instead, this often
@@ -49,7 +49,6 @@ class Kafka(Workload):
     final_phase = True
     idempotent = frozenset({"assign"})
     stats_exempt = frozenset({"crash"})  # a crash always ends info, as Jepsen's kafka stats allow
-    checked_by_maelstrom_only = True
 
     def __init__(self, options, rng):
         super().__init__(options, rng)
@@ -198,23 +197,8 @@ class Kafka(Workload):
     # -- checker
 
     def check(self, history):
-        """Unknown: the kafka checker runs under Maelstrom. Reports completions per function,
-        sends acknowledged, distinct messages polled, and acknowledged sends never polled."""
-        result = checked_by_maelstrom(self.name, "Jepsen's kafka checker", history)
-        acknowledged, sent, polled = 0, set(), set()
-        for entry in history:
-            if entry["type"] != "ok" or entry["f"] not in ("send", "poll"):
-                continue
-            mop = entry["value"][0]
-            if mop[0] == "send":
-                acknowledged += 1
-                sent.add((mop[1], mop[2][0]))
-            else:
-                polled.update((key, pair[0]) for key, pairs in mop[1].items() for pair in pairs or ())
-        result["sends_acknowledged"] = acknowledged
-        result["messages_polled"] = len(polled)
-        result["acknowledged_never_polled"] = len(sent - polled)
-        return result
+        """Jepsen's kafka checker, as Maelstrom runs it: see kafka_checker.check."""
+        return kafka_checker.check(history)
 
 
 WORKLOAD = Kafka
