@@ -256,11 +256,11 @@ def test_a_case_on_several_nodes_with_a_step_of_the_wrong_shape_is_a_collect_err
     result.stdout.fnmatch_lines(['*case \'bad\' step 1: a request is {"dest": NODE, "body": {...}}*'])
 
 
-def test_the_readme_case_on_three_nodes_runs_as_printed(pytester):
+def test_the_docs_case_on_three_nodes_runs_as_printed(pytester):
     from helpers import ROOT
 
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Fixture cases on several nodes"):]
+    readme = (ROOT / "docs" / "fixtures.md").read_text()
+    section = readme[readme.index("## Cases on several nodes"):]
     example = section[section.index("```json\n") + len("```json\n"):]
     example = example[:example.index("```")]
     fixtures = pytester.mkdir("fixtures")

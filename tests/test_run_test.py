@@ -90,7 +90,7 @@ def test_log_stderr_copies_each_nodes_stderr_named(tmp_path):
 
 def test_every_command_of_the_readme_section_runs_as_printed_and_says_what_it_says():
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Test several nodes locally"):]
+    section = readme[readme.index("## A first multi-node test"):]
     block = section[section.index("```sh\n") + 6:]
     commands = [line for line in block[:block.index("```")].splitlines() if line.strip()]
     assert len(commands) == 4
