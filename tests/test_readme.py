@@ -80,3 +80,21 @@ def test_every_readme_example_does_what_the_readme_says(readme_node):
     assert node.receive()["body"]["type"] == "broadcast_ok"
     gossip = node.receive(timeout=2)
     assert gossip["dest"] in ("n2", "n3") and gossip["body"]["messages"] == [5]
+
+
+# The other examples, each run as printed by the test named beside its first line.
+RUN_ELSEWHERE = {
+    "# tests/test_my_broadcast.py": "tests/test_cluster.py",
+    "from gnode_cluster import run_test": "tests/test_run_test.py",
+    '"handlers": ["../../handlers", "../handlers"],': "tests/test_fixture_plugin.py (cases on one node)",
+    '"handlers": "../cluster_handlers",': "tests/test_fixture_plugin.py (cases on several nodes)",
+}
+
+
+def test_every_python_and_json_example_in_the_docs_is_run_by_a_test():
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for block in re.findall(r"```(?:python|json)\n(.*?)```", doc.read_text(), re.S):
+            lines = block.splitlines()
+            first = lines[1].strip() if lines[0] == "{" else lines[0]
+            assert first.startswith("# handlers/") or any(first.startswith(known) for known in RUN_ELSEWHERE), \
+                "%s has an example no test runs, beginning %r" % (doc.name, first)
