@@ -4,8 +4,8 @@ Every ``*.json`` file under a folder named ``fixtures`` (or named on the command
 line) holds cases; each case becomes one test item that runs the real node as a
 process on pipes, the way Maelstrom runs it, plays the other side of the
 conversation, and compares what the node writes on stdout. Every line the node
-writes must also be a message Maelstrom would accept. The file format is in the
-README ("Fixture tests").
+writes must also be a message Maelstrom would accept. The file format is in
+docs/fixtures.md.
 
 The node run is gnode.py beside this file, unless ``--gnode-node "CMD"`` names
 another executable: any Maelstrom node, in any language, can be tested this way.

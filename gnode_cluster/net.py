@@ -2,7 +2,7 @@
 the message statistics. Pure bookkeeping on a clock it is handed: it starts no process
 and reads no pipe (the cluster does), so every rule here is tested on its own.
 
-Facts carried over from Maelstrom (../shared/maelstrom-notes.md, section 2): a message is
+What it copies of Maelstrom's network, as Maelstrom's source behaves: a message is
 due at send time plus a latency drawn from the distribution, none when either end is a
 client; each destination gets its messages in deadline order; a partition drops a message
 when it would be delivered, never clients' or services' messages; a heal clears every

@@ -260,8 +260,8 @@ def test_a_late_answer_to_a_client_that_timed_out_fails_the_run_as_under_maelstr
             wait_for(lambda: cluster.failed)
 
 
-def test_the_readme_example_runs_as_printed_in_a_users_project(tmp_path):
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_example_runs_as_printed_in_a_users_project(tmp_path):
+    readme = (ROOT / "docs" / "cluster.md").read_text()
     example = readme[readme.index("# tests/test_my_broadcast.py"):]
     example = example[:example.index("```")]
     (tmp_path / "handlers").mkdir()

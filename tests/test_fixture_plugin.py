@@ -1,6 +1,7 @@
 """The fixture runner tested on itself: a failing case must explain itself, a broken file
 must say what is wrong, and Maelstrom's rules apply to every line even when expected."""
 import json
+import shutil
 import sys
 import textwrap
 
@@ -256,11 +257,11 @@ def test_a_case_on_several_nodes_with_a_step_of_the_wrong_shape_is_a_collect_err
     result.stdout.fnmatch_lines(['*case \'bad\' step 1: a request is {"dest": NODE, "body": {...}}*'])
 
 
-def test_the_readme_case_on_three_nodes_runs_as_printed(pytester):
+def test_the_docs_case_on_three_nodes_runs_as_printed(pytester):
     from helpers import ROOT
 
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Fixture cases on several nodes"):]
+    readme = (ROOT / "docs" / "fixtures.md").read_text()
+    section = readme[readme.index("## Cases on several nodes"):]
     example = section[section.index("```json\n") + len("```json\n"):]
     example = example[:example.index("```")]
     fixtures = pytester.mkdir("fixtures")
@@ -269,6 +270,23 @@ def test_the_readme_case_on_three_nodes_runs_as_printed(pytester):
     (handlers / "broadcast.py").write_text((ROOT / "tests" / "cluster_handlers" / "broadcast.py").read_text())
     result = pytester.runpytest("-p", "gnode_pytest")
     result.assert_outcomes(passed=1)
+
+
+def test_the_docs_cases_on_one_node_run_as_printed(pytester):
+    from helpers import ROOT
+
+    docs = (ROOT / "docs" / "fixtures.md").read_text()
+    section = docs[docs.index("## Cases on one node"):]
+    example = section[section.index("```json\n") + len("```json\n"):]
+    example = example[:example.index("```")]
+    # Laid out as its "handlers" say: gnode's handlers/ two folders up, the project's one up.
+    shutil.copytree(ROOT / "handlers", pytester.path / "handlers")
+    pytester.mkdir("tests")
+    (pytester.path / "tests" / "handlers").mkdir()
+    (pytester.path / "tests" / "fixtures").mkdir()
+    (pytester.path / "tests" / "fixtures" / "docs.json").write_text(example)
+    result = pytester.runpytest("-p", "gnode_pytest")
+    result.assert_outcomes(passed=2)
 
 
 def test_the_files_args_and_env_reach_every_case_and_a_cases_own_replace_them(pytester):

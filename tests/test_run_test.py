@@ -90,7 +90,7 @@ def test_log_stderr_copies_each_nodes_stderr_named(tmp_path):
 
 def test_every_command_of_the_readme_section_runs_as_printed_and_says_what_it_says():
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Test several nodes locally"):]
+    section = readme[readme.index("## A first multi-node test"):]
     block = section[section.index("```sh\n") + 6:]
     commands = [line for line in block[:block.index("```")].splitlines() if line.strip()]
     assert len(commands) == 4
@@ -114,3 +114,16 @@ def test_a_node_that_exits_crashes_the_test_with_status_255_and_says_so(tmp_path
     assert done.returncode == 255, done.stdout.decode() + done.stderr.decode()
     out = done.stdout.decode()
     assert "echo: CRASHED" in out and "the test crashed: node n0 exited with status 0" in out
+
+
+def test_the_docs_python_example_runs_as_printed(tmp_path):
+    docs = (ROOT / "docs" / "testing.md").read_text()
+    section = docs[docs.index("**From Python**"):]
+    example = section[section.index("```python\n") + len("```python\n"):]
+    example = example[:example.index("```")]
+    (tmp_path / "gnode.py").symlink_to(GNODE)  # its "./gnode.py", run from a folder of the user's
+    done = subprocess.run([sys.executable, "-c", example], cwd=tmp_path, capture_output=True, timeout=60,
+                          env=node_env())
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+    msgs_per_op, path = done.stdout.decode().split()
+    assert float(msgs_per_op) > 0 and (tmp_path / path / "results.json").exists()
