@@ -10,5 +10,10 @@ on it, in any language.
 """
 from .cluster import Client, Cluster, ClusterError, node_names
 from .core import Result, run_test
+from .protocol import (Abort, Crash, KeyAlreadyExists, KeyDoesNotExist, MalformedRequest, NodeNotFound, NotSupported,
+                       PreconditionFailed, RPCError, RPCTimeout, TemporarilyUnavailable, TxnConflict)
 
-__all__ = ["Client", "Cluster", "ClusterError", "Result", "node_names", "run_test"]
+__all__ = ["Client", "Cluster", "ClusterError", "Result", "node_names", "run_test",
+           # the errors a request raises, one class per Maelstrom code
+           "RPCError", "RPCTimeout", "NodeNotFound", "NotSupported", "TemporarilyUnavailable", "MalformedRequest",
+           "Crash", "Abort", "KeyDoesNotExist", "KeyAlreadyExists", "PreconditionFailed", "TxnConflict"]

@@ -21,10 +21,9 @@ import traceback
 import weakref
 from concurrent.futures import Future, TimeoutError as FutureTimeout
 
-import gnode
-
 from .net import Latency, Network, journal_line
-from .process import NodeProcess, envelope_problem
+from .process import NodeProcess
+from .protocol import RPCTimeout, envelope_problem, raise_for_error
 from .services import default_services
 
 INIT_TIMEOUT = 10.0  # seconds Maelstrom gives a node to answer init
@@ -69,17 +68,15 @@ class Client:
         return self.cluster._loop.call(self.cluster._client_send, self.name, node, {**body, "msg_id": msg_id}).result()
 
     def request(self, node, body, timeout=5.0):
-        """Send ``body`` to ``node`` and return the answer's body; raise gnode.RPCTimeout after
-        ``timeout`` seconds (and close this client), or the RPCError of an error answer's code."""
+        """Send ``body`` to ``node`` and return the answer's body; raise RPCTimeout after
+        ``timeout`` seconds (and close this client), or the RPCError (gnode_cluster.RPCError) of an error answer's code."""
         answer = self.send(node, body)
         try:
             reply = self.cluster.wait(answer, timeout)
-        except gnode.RPCTimeout:
+        except RPCTimeout:
             self.close()
             raise
-        if reply.get("type") == "error":
-            raise gnode.RPCError(reply.get("code"), reply.get("text", ""), reply, answered=True)
-        return reply
+        return raise_for_error(reply)
 
 
     def close(self):
@@ -153,7 +150,7 @@ class Cluster:
             for name, answer in inits.items():
                 try:
                     reply = self.wait(answer, max(0.0, deadline - time.monotonic()))
-                except gnode.RPCTimeout:
+                except RPCTimeout:
                     self._fail(name, "did not answer init within %gs" % INIT_TIMEOUT)
                     self.check()
                 if reply.get("type") != "init_ok":
@@ -195,7 +192,7 @@ class Cluster:
 
     def request(self, node, body, timeout=5.0):
         """One request from a fresh client, as a Maelstrom worker makes it: the answer's
-        body, or gnode.RPCTimeout, or the RPCError of an error answer."""
+        body, or RPCTimeout, or the RPCError (gnode_cluster.RPCError) of an error answer."""
         return self.client().request(node, body, timeout)
 
     def partition(self, groups):
@@ -265,7 +262,7 @@ class Cluster:
     def _node_wrote(self, process, line):
         """Route a line a node wrote; False if it was one Maelstrom rejects, after which
         Maelstrom reads nothing more from that node, and nor does the cluster."""
-        problem, envelope = envelope_problem(line, self.network)
+        problem, envelope = envelope_problem(line, self.network.is_member)
         if problem:
             self._fail(process.name, "wrote a line Maelstrom rejects (%s), after which Maelstrom reads "
                        "nothing more from it:\n  %s" % (problem, line.decode("utf-8", "replace")[:500]))
@@ -319,7 +316,7 @@ class Cluster:
     # -- the caller's waits
 
     def wait(self, answer, timeout):
-        """The result of ``answer`` (a Future from ``Client.send``); gnode.RPCTimeout after
+        """The result of ``answer`` (a Future from ``Client.send``); RPCTimeout after
         ``timeout`` seconds; ClusterError at once if the cluster fails meanwhile."""
         deadline = time.monotonic() + timeout
         while True:
@@ -328,7 +325,7 @@ class Cluster:
                 return answer.result(timeout=min(0.05, max(0.0, deadline - time.monotonic())))
             except FutureTimeout:
                 if time.monotonic() >= deadline:
-                    raise gnode.RPCTimeout("no answer within %gs" % timeout) from None
+                    raise RPCTimeout("no answer within %gs" % timeout) from None
 
 
 class _Loop:

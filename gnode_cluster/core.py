@@ -13,11 +13,10 @@ import sys
 import threading
 import time
 
-import gnode
-
 from . import checker
 from .cluster import Cluster, ClusterError, node_names
 from .nemesis import Schedule
+from .protocol import RPCError, RPCTimeout, raise_for_error
 from .workload import SchemaError, workload_class
 
 # Maelstrom's defaults (notes 6.1), and ours for what Maelstrom does not have
@@ -301,7 +300,7 @@ class _Worker:
         completion = dict(op)
         try:
             completion["type"], completion["value"] = workload.run_op(self.index, self.process, op, self.call)
-        except gnode.RPCError as e:
+        except RPCError as e:
             completion.update(self._failed(op, e))
         except SchemaError as e:
             completion.update(type="info", error=str(e), exception=True)
@@ -318,16 +317,14 @@ class _Worker:
         answer = self.client.send(self.node, body)
         try:
             reply = self.test.cluster.wait(answer, self.test.workload.timeout())
-        except gnode.RPCTimeout:
-            raise gnode.RPCTimeout("net-timeout") from None
-        if reply.get("type") == "error":
-            raise gnode.RPCError(reply.get("code"), reply.get("text", ""), reply, answered=True)
-        return reply
+        except RPCTimeout:
+            raise RPCTimeout("net-timeout") from None
+        return raise_for_error(reply)
 
     def _failed(self, op, error):
         """How an error or a timeout ends ``op`` (notes 3.4)."""
         workload = self.test.workload
-        timeout = isinstance(error, gnode.RPCTimeout) and not error.answered
+        timeout = isinstance(error, RPCTimeout) and not error.answered
         described = "net-timeout" if timeout else {"code": error.code, "text": error.text}
         if not workload.with_errors:
             return {"type": "info", "error": described}

@@ -2,13 +2,11 @@
 lines it writes. The cluster's loop thread owns its pipes: it calls ``write`` to queue
 input, ``flush`` when stdin is writable, and ``read_stdout``/``read_stderr`` when they
 are readable."""
-import json
 import os
 import signal
 import subprocess
 import tempfile
 
-ENVELOPE_KEYS = {"src", "dest", "body"}
 STDERR_KEPT = 32  # lines of a node's stderr kept for a failure report, as Maelstrom keeps
 
 
@@ -118,33 +116,3 @@ def _read_lines(fd, partial):
     if ended and rest:  # a last line without its newline: Maelstrom never sees it
         rest = b""
     return lines, rest, ended
-
-
-def envelope_problem(line, network):
-    """Why Maelstrom would reject this stdout line and stop reading the node (notes 1.4),
-    or None; for a good line, the parsed envelope is returned second."""
-    try:
-        envelope = json.loads(line)
-    except ValueError:
-        return "not well-formed JSON", None
-    if not isinstance(envelope, dict):
-        return "not a JSON object", None
-    extra = set(envelope) - ENVELOPE_KEYS - {"id"}
-    if extra or not ENVELOPE_KEYS <= set(envelope):
-        return "a message has exactly src, dest and body (and maybe an integer id), not %s" \
-            % ", ".join(sorted(envelope)), None
-    if "id" in envelope and not _is_int(envelope["id"]):
-        return "id must be an integer", None
-    src, dest, body = envelope["src"], envelope["dest"], envelope["body"]
-    if not isinstance(src, str) or not isinstance(dest, str):
-        return "src and dest must be strings", None
-    if not isinstance(body, dict):
-        return "body must be a JSON object", None
-    for end, name in (("src", src), ("dest", dest)):
-        if not network.is_member(name):
-            return "invalid %s %r: not a node of this test, a service, nor an open client" % (end, name), None
-    return None, envelope
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -18,11 +18,9 @@ import logging
 import random
 import threading
 
-log = logging.getLogger(__name__)
+from .protocol import KEY_DOES_NOT_EXIST, PRECONDITION_FAILED, error_body
 
-# Maelstrom's error codes that the KV services answer with.
-KEY_DOES_NOT_EXIST = 20
-PRECONDITION_FAILED = 22
+log = logging.getLogger(__name__)
 
 
 def canonical(value):
@@ -33,11 +31,6 @@ def canonical(value):
     texts, so any JSON value can be a key and nobody can change a stored value in place.
     """
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def error(code, text):
-    """A Maelstrom error body."""
-    return {"type": "error", "code": code, "text": text}
 
 
 class UnknownRequest(Exception):
@@ -87,7 +80,7 @@ def kv_step(values, body, can_create=True):
     current = values.get(key)
     if kind == "read":
         if current is None:
-            return None, error(KEY_DOES_NOT_EXIST, "key does not exist")
+            return None, error_body(KEY_DOES_NOT_EXIST, "key does not exist")
         return None, {"type": "read_ok", "value": json.loads(current)}
     if kind == "write":
         new = canonical(body.get("value"))
@@ -99,10 +92,10 @@ def kv_step(values, body, can_create=True):
             # Clojure truth, as Maelstrom tests it: anything but null and false.
             if can_create and flag is not None and flag is not False:
                 return (key, new), {"type": "cas_ok"}
-            return None, error(KEY_DOES_NOT_EXIST, "key does not exist")
+            return None, error_body(KEY_DOES_NOT_EXIST, "key does not exist")
         expected = canonical(body.get("from"))
         if expected != current:
-            return None, error(PRECONDITION_FAILED,
+            return None, error_body(PRECONDITION_FAILED,
                                "current value %s is not %s" % (current, expected))
         return (None if new == current else (key, new)), {"type": "cas_ok"}
     raise UnknownRequest("unknown request type %r" % (kind,))

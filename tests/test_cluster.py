@@ -11,6 +11,7 @@ import time
 import pytest
 
 import gnode
+import gnode_cluster
 from gnode_cluster import Cluster, ClusterError
 from helpers import GNODE, ROOT, node_env
 
@@ -136,12 +137,12 @@ def test_services_answer_nodes_through_the_network(broadcast):
 
 def test_a_request_raises_the_typed_error_or_a_timeout_and_a_client_is_reused_with_its_own_msg_ids(broadcast):
     with Cluster(str(GNODE), nodes=["a", "b"], handlers=broadcast) as cluster:
-        with pytest.raises(gnode.KeyDoesNotExist, match="nothing under k"):
+        with pytest.raises(gnode_cluster.KeyDoesNotExist, match="nothing under k"):
             cluster.request("a", {"type": "fail", "key": "k"})
         client = cluster.client()
         assert client.request("b", {"type": "read"})["in_reply_to"] == 1
         assert client.request("b", {"type": "read"})["in_reply_to"] == 2
-        with pytest.raises(gnode.RPCTimeout):
+        with pytest.raises(gnode_cluster.RPCTimeout):
             client.request("a", {"type": "ignore"}, timeout=0.2)
         with pytest.raises(ValueError, match="is closed"):
             client.request("a", {"type": "read"})
@@ -255,7 +256,7 @@ def read(node, msg):
 def test_a_late_answer_to_a_client_that_timed_out_fails_the_run_as_under_maelstrom(plugin_dir):
     with pytest.raises(ClusterError, match="node a wrote a line Maelstrom rejects \\(invalid dest 'c1'"):
         with Cluster(str(GNODE), nodes=["a"], handlers=str(plugin_dir({"slow.py": SLOW_READ}))) as cluster:
-            with pytest.raises(gnode.RPCTimeout):
+            with pytest.raises(gnode_cluster.RPCTimeout):
                 cluster.request("a", {"type": "read"}, timeout=0.05)  # closed before the answer comes
             wait_for(lambda: cluster.failed)
 

@@ -128,12 +128,12 @@ def test_a_node_that_never_exits_fails_the_case(pytester):
 
 
 def test_a_line_maelstrom_would_reject_fails_even_when_it_was_expected(pytester):
-    with_id = {**INIT_OK, "id": 4}
-    node = fake_node(pytester, [json.dumps(with_id)])
-    write_fixture(pytester, [{"name": "extra key", "input": [INIT], "expected": [with_id]}])
+    with_extra = {**INIT_OK, "to": 4}  # Maelstrom's envelope is closed: src, dest, body, and maybe an integer id
+    node = fake_node(pytester, [json.dumps(with_extra)])
+    write_fixture(pytester, [{"name": "extra key", "input": [INIT], "expected": [with_extra]}])
     result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", node)
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*Maelstrom would reject a line: top-level keys must be exactly src, dest, body*"])
+    result.stdout.fnmatch_lines(["*Maelstrom would reject a line: a message has exactly src, dest and body*"])
 
 
 def test_exact_cases_compare_bytes(pytester):

@@ -84,14 +84,16 @@ def test_strict_equal_tells_integers_from_floats_and_booleans():
 
 @pytest.mark.parametrize("raw, problem", [
     (b'{"src": "n1", "dest": "c1", "body": {"type": "x"}}', "no newline"),
-    (b"\n", "not JSON"),
+    (b"\n", "not well-formed JSON"),
     (b'[1]\n', "not a JSON object"),
-    (b'{"src": "n1", "dest": "c1", "body": {"type": "x"}, "id": 3}\n', "top-level keys"),
+    (b'{"src": "n1", "dest": "c1", "body": {"type": "x"}, "to": 3}\n', "exactly src, dest and body"),
+    (b'{"src": "n1", "dest": "c1", "body": {"type": "x"}, "id": "3"}\n', "id must be an integer"),
     (b'{"src": "n1", "dest": "c9", "body": {"type": "x"}}\n', "dest 'c9'"),
     (b'{"src": "n2", "dest": "c1", "body": {"type": "x"}}\n', "src 'n2'"),
     (b'{"src": "n1", "dest": "c1", "body": {"type": "x", "in_reply_to": 1.0}}\n', "in_reply_to must be an integer"),
     (b'{"src": "n1", "dest": "c1", "body": {"type": "error", "text": "?"}}\n', "integer code"),
-    (b'{"src": "n1", "dest": "c1", "body": ["x"]}\n', "body must be an object"),
+    (b'{"src": "n1", "dest": "c1", "body": ["x"]}\n', "body must be a JSON object"),
+    (b'{"src": "n1", "dest": "c1", "body": {"text": "x"}}\n', "string type"),
 ])
 def test_maelstrom_problem_finds_what_maelstrom_would_reject(raw, problem):
     found = gnode_pytest.maelstrom_problem(raw, "n1", {"c1", "lin-kv"})
@@ -101,6 +103,23 @@ def test_maelstrom_problem_finds_what_maelstrom_would_reject(raw, problem):
 def test_maelstrom_problem_accepts_a_good_line():
     assert gnode_pytest.maelstrom_problem(b'{"src": "n1", "dest": "lin-kv", "body": {"type": "read", "key": 1, "msg_id": 4}}\n',
                                           "n1", {"lin-kv"}) is None
+    # Maelstrom's envelope schema allows an integer id beside src, dest and body
+    assert gnode_pytest.maelstrom_problem(b'{"src": "n1", "dest": "c1", "body": {"type": "x"}, "id": 3}\n',
+                                          "n1", {"c1"}) is None
+
+
+def test_gnode_py_agrees_with_the_protocol_module():
+    """gnode.py runs as a lone file, so it keeps its own copies of the protocol's facts:
+    the error codes, which are definite, the class each code raises, and the services."""
+    from gnode_cluster import protocol
+    assert gnode.SERVICES == protocol.SERVICES
+    for code, name, definite in protocol.ERRORS:
+        assert getattr(gnode, name.upper().replace("-", "_")) == code, name
+        error = gnode.RPCError(code, "x")
+        assert error.definite is definite is protocol.RPCError(code, "x").definite, name
+        assert type(error).__name__ == protocol.ERROR_CLASSES[code].__name__, name
+    assert not gnode.RPCError(1000, "mine").definite and not protocol.RPCError(1000, "mine").definite
+    assert {code for code in range(2000) if gnode.RPCError(code).definite} == protocol.DEFINITE_CODES
 
 
 def test_a_call_thrown_out_of_its_wait_after_its_answer_came_is_not_resumed_later():
@@ -216,3 +235,15 @@ def node_in_this_process(handlers):
     os.write(feed, json.dumps({"src": "c0", "dest": "n1", "body": {
         "type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1", "n2"]}}).encode() + b"\n")
     return node, running, feed, drain
+
+
+def test_the_cluster_and_the_fixture_runner_import_neither_gnode_nor_gevent():
+    """They test nodes in any language: loading them must not need the node's runtime."""
+    import subprocess
+    import sys
+    code = ("import sys, gnode_pytest, gnode_cluster, gnode_cluster.cli, gnode_cluster.checker\n"
+            "from gnode_cluster.workload import WORKLOADS, workload_class\n"
+            "[workload_class(name) for name in WORKLOADS]\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('gnode', 'gevent', 'greenlet')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -3,8 +3,9 @@ schemas, generators, flags, final operations, topologies and broadcast's topolog
 import collections
 import random
 
-import gnode
 import pytest
+
+from gnode_cluster import RPCTimeout
 
 from gnode_cluster.workload import SchemaError, check_reply, workload_class
 from gnode_cluster.workload.broadcast import topology
@@ -288,6 +289,6 @@ def test_setup_refuses_a_malformed_answer(answer):
 
 def test_setup_lets_a_timeout_end_the_test():
     def time_out(node):
-        raise gnode.RPCTimeout("no answer")
-    with pytest.raises(gnode.RPCTimeout):
+        raise RPCTimeout("no answer")
+    with pytest.raises(RPCTimeout):
         make("broadcast").setup(FakeCluster(time_out))

@@ -15,6 +15,9 @@ start of the test), ``final`` (true for the final phase's operations), and on fa
 ``error``. An invocation and its completion share ``process`` and ``f``.
 """
 import importlib
+import json
+
+from ..protocol import is_integer
 
 DEFAULT_TIMEOUT = 5.0  # seconds a Maelstrom client waits for a reply
 
@@ -25,7 +28,8 @@ class SchemaError(Exception):
 
 
 def integer(value):
-    return isinstance(value, int) and not isinstance(value, bool)
+    """The schema of a JSON integer (its name is the one a schema error shows)."""
+    return is_integer(value)
 
 
 def anything(value):
@@ -56,7 +60,6 @@ def check_reply(schema, reply):
 
 
 def _short(value, limit=200):
-    import json
     text = json.dumps(value)
     return text if len(text) <= limit else text[:limit] + "..."
 
