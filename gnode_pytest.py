@@ -406,11 +406,7 @@ def maelstrom_problem(raw, node_id=None, destinations=None):
     node's own id, and a body must keep the reserved keys' types, as clients require."""
     if not raw.endswith(b"\n"):
         return "no newline at the end of output"
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "not well-formed JSON (not UTF-8)"
-    problem, message = envelope_problem(text.rstrip("\n"))
+    problem, message = envelope_problem(raw[:-1])
     if problem:
         return problem
     src, dest = message["src"], message["dest"]

@@ -1,5 +1,5 @@
-"""One node as a process, started as Maelstrom starts it, and what Maelstrom checks of the
-lines it writes. The cluster's loop thread owns its pipes: it calls ``write`` to queue
+"""One node as a process, started as Maelstrom starts it (what Maelstrom checks of the lines
+it writes is in protocol.py). The cluster's loop thread owns its pipes: it calls ``write`` to queue
 input, ``flush`` when stdin is writable, and ``read_stdout``/``read_stderr`` when they
 are readable."""
 import os

@@ -102,8 +102,8 @@ def envelope_problem(line, is_member=None):
     node's stdout, after which it reads nothing more from that node, or None; and the parsed
     envelope, for a good line. ``is_member(name)`` says whether ``src`` and ``dest`` are on
     the network (a node of the test, a service, or an open client)."""
-    try:
-        envelope = json.loads(line)
+    try:  # UTF-8 only, as Maelstrom reads: json.loads alone would take UTF-16 bytes too
+        envelope = json.loads(line.decode("utf-8") if isinstance(line, bytes) else line)
     except ValueError:
         return "not well-formed JSON", None
     if not isinstance(envelope, dict):

@@ -85,6 +85,7 @@ def test_strict_equal_tells_integers_from_floats_and_booleans():
 @pytest.mark.parametrize("raw, problem", [
     (b'{"src": "n1", "dest": "c1", "body": {"type": "x"}}', "no newline"),
     (b"\n", "not well-formed JSON"),
+    ('{"src": "n1", "dest": "c1", "body": {"type": "x"}}'.encode("utf-16") + b"\n", "not well-formed JSON"),
     (b'[1]\n', "not a JSON object"),
     (b'{"src": "n1", "dest": "c1", "body": {"type": "x"}, "to": 3}\n', "exactly src, dest and body"),
     (b'{"src": "n1", "dest": "c1", "body": {"type": "x"}, "id": "3"}\n', "id must be an integer"),
