@@ -14,22 +14,11 @@ import threading
 import time
 
 from . import checker
-from .cluster import Cluster, ClusterError, node_names
+from .cluster import Cluster, ClusterError
 from .nemesis import Schedule
+from .options import resolve
 from .protocol import RPCError, RPCTimeout, raise_for_error
 from .workload import SchemaError, workload_class
-
-# Maelstrom's defaults (notes 6.1), and ours for what Maelstrom does not have
-DEFAULTS = {
-    "node_count": None, "nodes": None, "time_limit": 60, "rate": 5.0, "concurrency": "1n", "latency": 0,
-    "latency_dist": "constant", "nemesis": (), "nemesis_interval": 10.0, "availability": None, "topology": "grid",
-    "log_stderr": False, "args": (), "key_count": 10, "max_txn_length": 4, "max_writes_per_key": 16,
-    "consistency_models": "strict-serializable",
-    "final_wait": 10.0,  # seconds between the heal and the final reads; Maelstrom's is 10, tests shorten it
-    "store": "store", "seed": None, "quiet": False,
-}
-NEMESES = ("partition",)
-
 
 class Result:
     """What a test came to: ``valid`` (True, False or "unknown"), ``results`` (the dict in
@@ -44,45 +33,17 @@ class Result:
         return "Result(valid=%r, path=%r)" % (self.valid, self.path)
 
 
-def run_test(workload, bin, **options):
-    """Run Maelstrom's ``workload`` against the executable ``bin`` on the local cluster, with
-    Maelstrom's options (underscored: ``node_count``, ``time_limit``, ``rate``, ...; see
-    DEFAULTS); return its Result. Bad options raise ValueError."""
-    unknown = set(options) - set(DEFAULTS)
-    if unknown:
-        raise ValueError("unknown option(s): %s" % ", ".join(sorted(unknown)))
-    options = {**DEFAULTS, **options}
-    options["nodes"] = node_names(options["node_count"], options["nodes"])
-    options["concurrency"] = concurrency(options["concurrency"], len(options["nodes"]))
-    options["nemesis"] = nemeses(options["nemesis"])
-    if options["availability"] is not None and options["availability"] != "total":
-        options["availability"] = float(options["availability"])
-        if not 0 <= options["availability"] <= 1:
-            raise ValueError("--availability is total or a fraction from 0 to 1")
+def run_test(workload=None, bin=None, **options):
+    """Run Maelstrom's ``workload`` (default lin-kv) against the executable ``bin`` on the
+    local cluster, with Maelstrom's options (underscored: ``node_count``, ``time_limit``,
+    ``rate``, ...; each is in gnode_cluster.options.OPTIONS); return its Result. Bad
+    options raise ValueError."""
+    options = resolve(workload=workload, bin=bin, **options)
+    if options["bin"] is None:
+        raise ValueError("--bin: the node executable is required")
     rng = random.Random(options["seed"])
-    test = _Test(workload_class(workload)(options, rng), bin, options, rng)
+    test = _Test(workload_class(options["workload"])(options, rng), options["bin"], options, rng)
     return test.run()
-
-
-def concurrency(text, node_count):
-    """Workers, from Maelstrom's ``N`` or ``Kn`` (K times the node count)."""
-    text = str(text)
-    try:
-        count = int(text[:-1]) * node_count if text.endswith("n") else int(text)
-    except ValueError:
-        raise ValueError("--concurrency is a number, or a number then n (times the node count), not %r" % text) \
-            from None
-    if count < 1:
-        raise ValueError("--concurrency must be at least 1")
-    return count
-
-
-def nemeses(value):
-    names = [n for n in (value.split(",") if isinstance(value, str) else value or ()) if n]
-    unknown = [n for n in names if n not in NEMESES]
-    if unknown:
-        raise ValueError("unknown nemesis %s: the only fault is partition" % ", ".join(unknown))
-    return names
 
 
 class _Test:
@@ -256,8 +217,7 @@ class _Test:
                           if results[name]["valid"] is not True and results[name].get("why")]
         if self.crash is not None:
             results["why"].insert(0, "the test crashed: " + self.crash.splitlines()[0])
-        results["options"] = {"workload": self.workload.name, "bin": self.bin,
-                              **{key: value for key, value in self.options.items() if key != "quiet"}}
+        results["options"] = {key: value for key, value in self.options.items() if key != "quiet"}
         return results
 
     def _safely(self, check, history):

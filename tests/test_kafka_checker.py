@@ -2,6 +2,7 @@
 for each anomaly, and valid histories with crashes, info operations and assigns."""
 import random
 
+from gnode_cluster.options import resolve
 from gnode_cluster.workload.kafka import Kafka
 from gnode_cluster.workload.kafka_checker import check
 
@@ -202,6 +203,6 @@ def test_a_polled_message_no_one_sent_makes_the_verdict_unknown_as_jepsens_check
 
 def test_the_kafka_workload_checks_with_it():
     h = History().send(0, "a", 1, 0).send(1, "a", 2, 0).poll(2, {"a": [[0, 1]]})
-    result = Kafka({"nodes": ["n0"], "concurrency": 1}, random.Random(0)).check(h.entries)
+    result = Kafka(resolve(nodes=["n0"], concurrency=1), random.Random(0)).check(h.entries)
     assert result["valid"] is False and "inconsistent-offsets" in result["bad_error_types"]
     assert not Kafka.checked_by_maelstrom_only

@@ -7,6 +7,7 @@ import pytest
 
 from gnode_cluster import RPCTimeout
 
+from gnode_cluster.options import resolve
 from gnode_cluster.workload import SchemaError, check_reply, workload_class
 from gnode_cluster.workload.broadcast import topology
 
@@ -14,7 +15,7 @@ NODES = ["n0", "n1", "n2", "n3", "n4"]
 
 
 def make(name, **options):
-    return workload_class(name)(dict({"nodes": NODES}, **options), random.Random(7))
+    return workload_class(name)(resolve(nodes=NODES, **options), random.Random(7))
 
 
 def reply(type_, **fields):
@@ -145,7 +146,7 @@ def test_g_counter_deltas_are_0_to_4_and_a_third_of_the_ops():
 
 def test_generators_use_the_workloads_rng():
     assert ops(make("pn-counter"), 50) == ops(make("pn-counter"), 50)
-    assert ops(make("pn-counter"), 50) != ops(workload_class("pn-counter")({"nodes": NODES}, random.Random(8)), 50)
+    assert ops(make("pn-counter"), 50) != ops(workload_class("pn-counter")(resolve(nodes=NODES), random.Random(8)), 50)
 
 
 # checks: the right checker over the right functions

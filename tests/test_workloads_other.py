@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from gnode_cluster.options import resolve
 from gnode_cluster.workload import SchemaError, check_reply, workload_class
 from gnode_cluster.workload.kafka import Kafka
 from gnode_cluster.workload.lin_kv import LinKV
@@ -17,7 +18,7 @@ NODES3 = ["n0", "n1", "n2"]
 
 def make(cls, seed=1, **options):
     options.setdefault("nodes", NODES3)
-    return cls(options, random.Random(seed))
+    return cls(resolve(**options), random.Random(seed))
 
 
 def answer(body, **fields):
@@ -429,7 +430,7 @@ def test_kafka_final_phase_is_empty_when_no_op_was_ok():
 def test_every_other_workload_is_registered_and_never_passes_silently(name):
     cls = workload_class(name)
     assert cls.name == name and cls.checked_by_maelstrom_only
-    result = cls({"nodes": ["n0"], "concurrency": 2}, random.Random(0)).check([])
+    result = cls(resolve(nodes=["n0"], concurrency=2), random.Random(0)).check([])
     assert result["valid"] == "unknown" and "checked by Maelstrom only" in result["why"]
 
 

@@ -8,7 +8,6 @@ from . import SchemaError, Workload, array, check_reply
 from ..checker import set_full
 
 TOPOLOGIES = ("grid", "line", "total", "tree", "tree2", "tree3", "tree4")
-DEFAULT_TOPOLOGY = "grid"
 TOPOLOGY_TIMEOUT = 5.0  # the default RPC timeout, as Maelstrom's topology message has
 
 
@@ -87,7 +86,7 @@ class Broadcast(Workload):
         """Send each node the topology, once, and require a closed ``topology_ok``; any error,
         timeout or malformed reply raises, ending the test as in Maelstrom."""
         body = {"type": "topology",
-                "topology": topology(self.options.get("topology") or DEFAULT_TOPOLOGY, self.options["nodes"])}
+                "topology": topology(self.options["topology"], self.options["nodes"])}
         for node in self.options["nodes"]:
             reply = cluster.request(node, dict(body), timeout=TOPOLOGY_TIMEOUT)
             if reply.get("type") != "topology_ok":

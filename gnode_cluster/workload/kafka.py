@@ -12,7 +12,6 @@ import threading
 import time
 
 from . import Workload, check_reply, integer, kafka_checker
-from .lin_kv import worker_count
 from .txn_list_append import TxnGenerator
 
 ASSIGN_ODDS = 1 / 64  # an op is an assign of its key instead, this often
@@ -52,9 +51,9 @@ class Kafka(Workload):
 
     def __init__(self, options, rng):
         super().__init__(options, rng)
-        self.txns = TxnGenerator(rng, "send", key_count=options.get("key_count") or 10, max_txn_length=1,
-                                 max_writes_per_key=options.get("max_writes_per_key") or 16)
-        self.crash_gap = CRASH_INTERVAL / worker_count(options)
+        self.txns = TxnGenerator(rng, "send", key_count=options["key_count"], max_txn_length=1,
+                                 max_writes_per_key=options["max_writes_per_key"])
+        self.crash_gap = CRASH_INTERVAL / options["concurrency"]
         self.clock = time.monotonic
         self.sleep = time.sleep
         self._lock = threading.Lock()

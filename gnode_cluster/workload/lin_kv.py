@@ -1,34 +1,16 @@
 """lin-kv: reads, writes and compare-and-sets on integer keys (Maelstrom's workload/lin_kv.clj
 on Jepsen's linearizable-register test). The history is checked as Knossos checks it under
 Maelstrom: each key on its own, a compare-and-set register (gnode_cluster.linearizable).
-
-Also the helpers the other Maelstrom-checked workloads share: ``worker_count`` and
-``checked_by_maelstrom``.
 """
 import itertools
 import threading
 
 from ..checker import operation_counts
-from ..core import concurrency
 from ..linearizable import check_independent
 from . import Workload, anything
 
 VALUE_COUNT = 5  # written and compared values are 0..4
 PROCESS_LIMIT = 20  # a key is retired once more than this many processes of its group used it
-
-
-def worker_count(options):
-    """--concurrency as a number of workers (Maelstrom's default 1n when not given)."""
-    return concurrency(options.get("concurrency") or "1n", len(options["nodes"]))
-
-
-def checked_by_maelstrom(workload, checker, history):
-    """The verdict of a workload whose consistency only Maelstrom's ``checker`` decides:
-    valid "unknown", why in words, and the completions per function."""
-    return {"valid": "unknown",
-            "why": "%s's consistency is checked by Maelstrom only (%s); gnode-cluster reports its statistics"
-                   % (workload, checker),
-            "by_f": operation_counts(history)}
 
 
 class LinKV(Workload):
@@ -45,7 +27,7 @@ class LinKV(Workload):
         super().__init__(options, rng)
         self.node_count = len(options["nodes"])
         self.group_size = 2 * self.node_count
-        workers = worker_count(options)
+        workers = options["concurrency"]
         if workers < self.group_size or workers % self.group_size:
             raise ValueError(
                 "lin-kv runs each key with 2 x node-count = %d workers, so --concurrency must be a multiple "
@@ -61,7 +43,7 @@ class LinKV(Workload):
 
     def timeout(self):
         """max(1 s, 10 x the mean latency), as Maelstrom's lin-kv client waits."""
-        return max(1.0, 10 * (self.options.get("latency") or 0) / 1000.0)
+        return max(1.0, 10 * self.options["latency"] / 1000.0)
 
     def next_op(self, worker):
         group, place = divmod(worker, self.group_size)

@@ -6,8 +6,7 @@ Also ``TxnGenerator``, the transaction stream txn-rw-register and kafka draw fro
 """
 import threading
 
-from . import SchemaError, Workload, _short, anything, array
-from .lin_kv import checked_by_maelstrom
+from . import SchemaError, Workload, _short, anything, array, checked_by_maelstrom
 
 
 class TxnGenerator:
@@ -45,14 +44,6 @@ class TxnGenerator:
         return txn
 
 
-def txn_options(options):
-    """key_count, max_txn_length and max_writes_per_key from the test's options, with
-    Maelstrom's defaults (10, 4, 16)."""
-    return {"key_count": options.get("key_count") or 10,
-            "max_txn_length": options.get("max_txn_length") or 4,
-            "max_writes_per_key": options.get("max_writes_per_key") or 16}
-
-
 class TxnListAppend(Workload):
     """Each operation is {"f": "txn", "value": [[f, k, v], ...]}; its ok completion's value
     is the txn the node returned."""
@@ -66,7 +57,9 @@ class TxnListAppend(Workload):
 
     def __init__(self, options, rng):
         super().__init__(options, rng)
-        self.txns = TxnGenerator(rng, self.write_f, **txn_options(options))
+        self.txns = TxnGenerator(rng, self.write_f, key_count=options["key_count"],
+                                 max_txn_length=options["max_txn_length"],
+                                 max_writes_per_key=options["max_writes_per_key"])
         self._lock = threading.Lock()
 
     def next_op(self, worker):
