@@ -9,9 +9,10 @@ on it, in any language.
         cluster.request("n0", {"type": "broadcast", "message": 1})
 """
 from .cluster import Client, Cluster, ClusterError, node_names
-from .core import Result, run_test
+from .core import run_test
 from .protocol import (Abort, Crash, KeyAlreadyExists, KeyDoesNotExist, MalformedRequest, NodeNotFound, NotSupported,
                        PreconditionFailed, RPCError, RPCTimeout, TemporarilyUnavailable, TxnConflict)
+from .store import Result
 
 __all__ = ["Client", "Cluster", "ClusterError", "Result", "node_names", "run_test",
            # the errors a request raises, one class per Maelstrom code

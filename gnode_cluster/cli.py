@@ -30,13 +30,38 @@ def parser():
 
 def main(argv=None):
     options = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    progress = _ProgressLine() if sys.stderr.isatty() else None
     try:
-        result = run_test(**given(options), args=options.node_args)
+        result = run_test(**given(options), args=options.node_args, on_progress=progress)
     except ValueError as e:
         sys.stderr.write("gnode-cluster: %s\n" % e)
         return BAD_ARGUMENTS
+    finally:
+        if progress is not None:
+            progress.end()
     print(summary(result))
     return CRASHED if "crashed" in result.results else EXIT[result.valid]
+
+
+class _ProgressLine:
+    """One line on a terminal, rewritten as the test runs: elapsed of the time limit, the
+    operations ok, failed and indeterminate, and messages a second."""
+
+    def __init__(self):
+        self._last = None  # (elapsed, messages) at the line before
+
+    def __call__(self, progress):
+        elapsed, messages = progress["elapsed"], progress["messages"]
+        last_elapsed, last_messages = self._last or (0.0, 0)
+        rate = (messages - last_messages) / max(elapsed - last_elapsed, 1e-9)
+        self._last = (elapsed, messages)
+        sys.stderr.write("\r%5.1f/%d s  ok %d  fail %d  info %d  %d msgs/s   " % (
+            elapsed, progress["time_limit"], progress["ok"], progress["fail"], progress["info"], rate))
+        sys.stderr.flush()
+
+    def end(self):
+        if self._last is not None:
+            sys.stderr.write("\n")
 
 
 def summary(result):

@@ -127,7 +127,9 @@ class Cluster:
         self._failures = []
         self._operations = 0
         self._started = time.monotonic()
-        self._loop = _Loop(self)
+        self._loop = _Loop(now=self._now, next_deadline=self.network.next_deadline, deliver=self._deliver,
+                           node_wrote=self._node_wrote, node_exited=self._node_exited,
+                           node_logged=self._node_logged, failed=self._failures.append)
         self._finalizer = weakref.finalize(self, _end_processes, self._processes)
 
     # -- life
@@ -174,7 +176,7 @@ class Cluster:
     @property
     def running(self):
         """Whether the cluster's loop is still running (until ``stop``)."""
-        return self._loop._running
+        return self._loop.running
 
     def check(self):
         """Raise ClusterError if anything went wrong that Maelstrom would have failed on."""
@@ -266,10 +268,14 @@ class Cluster:
         if problem:
             self._fail(process.name, "wrote a line Maelstrom rejects (%s), after which Maelstrom reads "
                        "nothing more from it:\n  %s" % (problem, line.decode("utf-8", "replace")[:500]))
-            self._loop.unwatch_stdout(process)
             return False
         self.network.send(self._now(), envelope["src"], envelope["dest"], envelope["body"])
         return True
+
+    def _node_logged(self, process, lines):
+        if self.log_stderr:
+            for line in lines:
+                sys.stderr.write("%s: %s\n" % (process.name, line))
 
     def _node_exited(self, process):
         status = process.process.poll()
@@ -330,25 +336,35 @@ class Cluster:
 
 class _Loop:
     """The cluster's thread: it reads every node's pipes, delivers what the network says is
-    due, and runs what the caller's thread hands it (``call``)."""
+    due, and runs what the caller's thread hands it (``call``). It is handed what it calls
+    back: ``now()``, the network's ``next_deadline()``, ``deliver(now)``, and for a node
+    process ``node_wrote(process, line)`` (False: read no more of its stdout),
+    ``node_logged(process, lines)`` (its stderr) and ``node_exited(process)``; ``failed(text)``
+    is told of a bug of the loop's own."""
 
-    def __init__(self, cluster):
-        self._cluster = cluster
+    def __init__(self, now, next_deadline, deliver, node_wrote, node_logged, node_exited, failed):
+        self._now = now
+        self._next_deadline = next_deadline
+        self._deliver = deliver
+        self._node_wrote = node_wrote
+        self._node_logged = node_logged
+        self._node_exited = node_exited
+        self._failed = failed
         self._selector = selectors.DefaultSelector()
         self._calls = queue.SimpleQueue()
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         self._selector.register(self._wake_read, selectors.EVENT_READ, None)
         self._thread = threading.Thread(target=self._run, name="gnode-cluster", daemon=True)
-        self._running = False
+        self.running = False
 
     def start(self):
-        self._running = True
+        self.running = True
         self._thread.start()
 
     def stop(self):
-        if self._running:
-            self._running = False
+        if self.running:
+            self.running = False
             os.write(self._wake_write, b"x")
             self._thread.join(5)
 
@@ -369,24 +385,20 @@ class _Loop:
         except KeyError:
             pass  # already watched
 
-    def unwatch_stdout(self, process):
-        self._selector.unregister(process.stdout)
-
     def _run(self):
-        cluster = self._cluster
         try:
-            while self._running:
-                deadline = cluster.network.next_deadline()
-                timeout = None if deadline is None else max(0.0, deadline - cluster._now())
+            while self.running:
+                deadline = self._next_deadline()
+                timeout = None if deadline is None else max(0.0, deadline - self._now())
                 for key, _ in self._selector.select(timeout):
                     if key.data is None:
                         self._run_calls()
                     else:
                         self._pipe_ready(*key.data)
-                    cluster._deliver(cluster._now())  # between pipes too: a busy turn delays no delivery
-                cluster._deliver(cluster._now())
+                    self._deliver(self._now())  # between pipes too: a busy turn delays no delivery
+                self._deliver(self._now())
         except BaseException:  # a bug of ours: say so, rather than leave the caller waiting
-            cluster._failures.append("the cluster's loop failed:\n" + traceback.format_exc())
+            self._failed("the cluster's loop failed:\n" + traceback.format_exc())
 
     def _run_calls(self):
         try:
@@ -404,7 +416,6 @@ class _Loop:
                 result.set_exception(e)
 
     def _pipe_ready(self, process, pipe):
-        cluster = self._cluster
         if pipe == "stdin":
             if not process.flush():
                 self._selector.unregister(process.stdin)
@@ -412,17 +423,17 @@ class _Loop:
             lines = process.read_stderr()
             if lines is None:
                 self._selector.unregister(process.stderr)
-            elif cluster.log_stderr:
-                for line in lines:
-                    sys.stderr.write("%s: %s\n" % (process.name, line))
+            else:
+                self._node_logged(process, lines)
         else:
             lines = process.read_stdout()
             if lines is None:
                 self._selector.unregister(process.stdout)
-                cluster._node_exited(process)
+                self._node_exited(process)
                 return
             for line in lines:
-                if not cluster._node_wrote(process, line):
+                if not self._node_wrote(process, line):
+                    self._selector.unregister(process.stdout)
                     break
 
 

@@ -5,58 +5,44 @@ the final phase; then the history goes to the checkers, and the results to the s
 ``run_test(workload, bin, **options)`` is the whole of it; the command line (cli.py) only
 parses Maelstrom's flags into those options.
 """
-import datetime
-import json
-import os
 import random
-import sys
 import threading
 import time
 
-from . import checker
+from . import store
 from .cluster import Cluster, ClusterError
 from .nemesis import Schedule
 from .options import resolve
 from .protocol import RPCError, RPCTimeout, raise_for_error
 from .workload import SchemaError, workload_class
 
-class Result:
-    """What a test came to: ``valid`` (True, False or "unknown"), ``results`` (the dict in
-    results.json) and ``path``, the test's folder in the store."""
-
-    def __init__(self, results, path):
-        self.results = results
-        self.valid = results["valid"]
-        self.path = path
-
-    def __repr__(self):
-        return "Result(valid=%r, path=%r)" % (self.valid, self.path)
-
-
-def run_test(workload=None, bin=None, **options):
+def run_test(workload=None, bin=None, on_progress=None, **options):
     """Run Maelstrom's ``workload`` (default lin-kv) against the executable ``bin`` on the
     local cluster, with Maelstrom's options (underscored: ``node_count``, ``time_limit``,
     ``rate``, ...; each is in gnode_cluster.options.OPTIONS); return its Result. Bad
-    options raise ValueError."""
+    options raise ValueError. ``on_progress(progress)``, if given, is called every half
+    second of the main phase with ``_Test.progress()``'s dict (the command line's progress
+    line)."""
     options = resolve(workload=workload, bin=bin, **options)
     if options["bin"] is None:
         raise ValueError("--bin: the node executable is required")
     rng = random.Random(options["seed"])
-    test = _Test(workload_class(options["workload"])(options, rng), options["bin"], options, rng)
+    test = _Test(workload_class(options["workload"])(options, rng), options["bin"], options, rng, on_progress)
     return test.run()
 
 
 class _Test:
     """One test's run: its cluster, workers, nemesis, history and store folder."""
 
-    def __init__(self, workload, bin, options, rng):
+    WATCH_EVERY = 0.5  # seconds between two calls of on_progress
+
+    def __init__(self, workload, bin, options, rng, on_progress=None):
         self.workload = workload
+        self._on_progress = on_progress
         self.options = options
         self.rng = rng
         self.bin = bin
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
-        self.path = os.path.join(options["store"], workload.name, stamp)
-        os.makedirs(self.path)
+        self.path = store.new_folder(options["store"], workload.name)
         self.history = []
         self._history_lock = threading.Lock()
         self._pace_lock = threading.Lock()
@@ -71,7 +57,6 @@ class _Test:
 
     def run(self):
         options = self.options
-        self._point_latest()
         self.cluster = Cluster(self.bin, nodes=options["nodes"], args=options["args"], latency=options["latency"],
                                latency_dist=options["latency_dist"], log_dir=self.path, seed=self.rng.random(),
                                log_stderr=options["log_stderr"])
@@ -88,9 +73,9 @@ class _Test:
         finally:
             net = self.cluster.net_stats() if self.cluster.running else None
             self.cluster.stop()
-        results = self._results(net)
-        self._write(results)
-        return Result(results, self.path)
+        results = store.results(self.workload, self.client_history(), self.options, net, self.crash)
+        store.write(self.path, results, self.history)
+        return store.Result(results, self.path)
 
     def _main_phase(self):
         options = self.options
@@ -100,8 +85,8 @@ class _Test:
                    for i in range(options["concurrency"])] if options["rate"] > 0 else []
         if "partition" in options["nemesis"]:
             threads.append(threading.Thread(target=self._nemesis, daemon=True))
-        if not options["quiet"] and sys.stderr.isatty():
-            threads.append(threading.Thread(target=self._progress, daemon=True))
+        if self._on_progress is not None:
+            threads.append(threading.Thread(target=self._watch, daemon=True))
         for thread in threads:
             thread.start()
         while time.monotonic() < self._main_ends and not self.cluster.failed:
@@ -176,70 +161,23 @@ class _Test:
     def _record_nemesis(self, f, value):
         self.record({"process": "nemesis", "type": "info", "f": f, "value": value})
 
-    def _progress(self):
-        """One line on a terminal: elapsed of the time limit, ops ok/fail/info, messages/s."""
-        last_messages, last_time = 0, time.monotonic()
-        while not self._stop.wait(0.5):
-            counts = {"ok": 0, "fail": 0, "info": 0}
-            for entry in self.client_history():
-                if entry["type"] in counts:
-                    counts[entry["type"]] += 1
-            messages = self.cluster.net_stats()["all"]["recv_count"]
-            now = time.monotonic()
-            sys.stderr.write("\r%5.1f/%d s  ok %d  fail %d  info %d  %d msgs/s   " % (
-                now - self._started, self.options["time_limit"], counts["ok"], counts["fail"], counts["info"],
-                (messages - last_messages) / (now - last_time)))
-            sys.stderr.flush()
-            last_messages, last_time = messages, now
-        sys.stderr.write("\n")
+    def _watch(self):
+        while not self._stop.wait(self.WATCH_EVERY):
+            self._on_progress(self.progress())
 
-    # -- results
+    def progress(self):
+        """Where the test is: ``elapsed`` seconds of ``time_limit``, the operations that
+        ended ``ok``, ``fail`` and ``info``, and ``messages`` received so far."""
+        counts = {"ok": 0, "fail": 0, "info": 0}
+        for entry in self.client_history():
+            if entry["type"] in counts:
+                counts[entry["type"]] += 1
+        return {"elapsed": time.monotonic() - self._started, "time_limit": self.options["time_limit"],
+                "messages": self.cluster.net_stats()["all"]["recv_count"], **counts}
 
     def client_history(self):
         with self._history_lock:
             return [entry for entry in self.history if entry["process"] != "nemesis"]
-
-    def _results(self, net):
-        history = self.client_history()
-        results = {"workload": self._safely(self.workload.check, history),
-                   "stats": checker.stats(history, exempt=self.workload.stats_exempt),
-                   "availability": checker.availability(history, self.options["availability"]),
-                   "net": {"valid": True, **(net or {})},
-                   "latency_ms": latency_quantiles(history),
-                   "operations": checker.operation_counts(history),
-                   "exceptions": [entry["error"] for entry in history if entry.get("exception")][:50]}
-        verdicts = [results[name]["valid"] for name in ("workload", "stats", "availability", "net")]
-        if self.crash is not None:
-            results["crashed"] = self.crash
-            verdicts.append(False)
-        results["valid"] = False if False in verdicts else "unknown" if "unknown" in verdicts else True
-        results["why"] = [results[name]["why"] for name in ("workload", "stats", "availability")
-                          if results[name]["valid"] is not True and results[name].get("why")]
-        if self.crash is not None:
-            results["why"].insert(0, "the test crashed: " + self.crash.splitlines()[0])
-        results["options"] = {key: value for key, value in self.options.items() if key != "quiet"}
-        return results
-
-    def _safely(self, check, history):
-        try:
-            return check(history)
-        except Exception as e:  # a checker's own bug must not pass for a verdict
-            return {"valid": "unknown", "why": "the checker failed: %s: %s" % (type(e).__name__, e)}
-
-    def _write(self, results):
-        with open(os.path.join(self.path, "results.json"), "w") as f:
-            json.dump(results, f, indent=2, default=sorted)
-        with open(os.path.join(self.path, "history.jsonl"), "w") as f:
-            for entry in self.history:
-                f.write(json.dumps(entry, default=sorted) + "\n")
-
-    def _point_latest(self):
-        latest = os.path.join(self.options["store"], "latest")
-        if os.path.islink(latest):
-            os.unlink(latest)
-        if not os.path.exists(latest):
-            os.symlink(os.path.relpath(self.path, self.options["store"]), latest)
-
 
 class _Worker:
     """One of Maelstrom's workers: bound to node ``nodes[index % node count]``, one request at
@@ -301,18 +239,3 @@ class _Worker:
     def close(self):
         if not self.client.closed:
             self.client.close()
-
-
-def latency_quantiles(history):
-    """Milliseconds from invocation to ok completion: p50, p95, p99 and max."""
-    started, latencies = {}, []
-    for entry in history:
-        if entry["type"] == "invoke":
-            started[entry["process"]] = entry["time"]
-        elif entry["type"] == "ok" and entry["process"] in started:
-            latencies.append((entry["time"] - started.pop(entry["process"])) * 1000)
-    latencies.sort()
-    if not latencies:
-        return {}
-    return {name: round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 3)
-            for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))}

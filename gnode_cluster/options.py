@@ -151,7 +151,6 @@ OPTIONS = (
     Option("store", "store", text, "where results go (default store/)"),
     Option("seed", None, whole(-2 ** 63), "makes the generator, latencies and nemesis repeatable"),
     Option("args", (), listed(), "arguments passed to the node", flag=None),
-    Option("quiet", False, flag, "no progress line", flag=None),
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 

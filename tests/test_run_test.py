@@ -67,6 +67,33 @@ def test_a_reply_with_an_extra_key_is_a_failure_as_under_maelstrom(tmp_path):
     assert result.results["stats"]["valid"] is False  # no echo ever ended ok
 
 
+def test_on_progress_is_told_where_the_main_phase_is(tmp_path):
+    seen = []
+    result = run_test("echo", str(GNODE), node_count=1, time_limit=2, rate=20, store=str(tmp_path), on_progress=seen.append)
+    assert result.valid is True and len(seen) >= 2
+    assert all(set(p) == {"elapsed", "time_limit", "ok", "fail", "info", "messages"} for p in seen)
+    assert [p["elapsed"] for p in seen] == sorted(p["elapsed"] for p in seen) and seen[-1]["time_limit"] == 2
+    assert 0 < seen[-1]["ok"] <= result.results["operations"]["echo"]["ok"] and seen[-1]["messages"] > 0
+
+
+def test_on_a_terminal_the_command_line_shows_one_progress_line_on_stderr(tmp_path):
+    import pty
+    leader, follower = pty.openpty()
+    done = subprocess.run([sys.executable, "-m", "gnode_cluster", "test", "-w", "echo", "--bin", str(GNODE),
+                           "--node-count", "1", "--time-limit", "2", "--rate", "20"], cwd=tmp_path,
+                          stdout=subprocess.PIPE, stderr=follower, timeout=120, env=node_env())
+    os.close(follower)
+    shown = b""
+    try:
+        while True:
+            shown += os.read(leader, 65536)
+    except OSError:  # the terminal's other end is closed: all read
+        pass
+    os.close(leader)
+    assert done.returncode == 0 and b"echo: valid" in done.stdout and b"\r" not in done.stdout
+    assert shown.count(b"\r") >= 2 and b"/2 s  ok " in shown and b"msgs/s" in shown and shown.endswith(b"\n")
+
+
 def test_options_are_maelstroms_and_wrong_ones_are_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown option"):
         run_test("echo", str(GNODE), time_limt=1)

@@ -1,0 +1,94 @@
+"""What a test came to, and where it is kept, as Maelstrom keeps it: the results (every
+checker's verdict, joined into one) and the test's folder, ``store/<workload>/<time>/``
+with ``store/latest`` pointing to the newest, holding ``results.json`` and
+``history.jsonl`` beside the cluster's ``messages.jsonl`` and ``node-logs/``."""
+import datetime
+import json
+import os
+
+from . import checker
+
+CHECKERS = ("workload", "stats", "availability", "net")  # each a verdict in the results
+
+
+class Result:
+    """What a test came to: ``valid`` (True, False or "unknown"), ``results`` (the dict in
+    results.json) and ``path``, the test's folder in the store (None: not kept)."""
+
+    def __init__(self, results, path):
+        self.results = results
+        self.valid = results["valid"]
+        self.path = path
+
+    def __repr__(self):
+        return "Result(valid=%r, path=%r)" % (self.valid, self.path)
+
+
+def results(workload, history, options, net=None, crash=None):
+    """The results of ``history`` (client entries only) under ``workload``: each checker's
+    verdict, the statistics, and the verdict they come to, with ``why`` in words; ``net`` is
+    the network's statistics (None when no nodes ran), ``crash`` why the test crashed."""
+    found = {"workload": _safely(workload.check, history),
+             "stats": checker.stats(history, exempt=workload.stats_exempt),
+             "availability": checker.availability(history, options["availability"]),
+             "net": {"valid": True, **(net or {})},
+             "latency_ms": latency_quantiles(history),
+             "operations": checker.operation_counts(history),
+             "exceptions": [entry["error"] for entry in history if entry.get("exception")][:50]}
+    verdicts = [found[name]["valid"] for name in CHECKERS]
+    if crash is not None:
+        found["crashed"] = crash
+        verdicts.append(False)
+    found["valid"] = False if False in verdicts else "unknown" if "unknown" in verdicts else True
+    found["why"] = [found[name]["why"] for name in CHECKERS
+                    if found[name]["valid"] is not True and found[name].get("why")]
+    if crash is not None:
+        found["why"].insert(0, "the test crashed: " + crash.splitlines()[0])
+    found["options"] = options
+    return found
+
+
+def _safely(check, history):
+    try:
+        return check(history)
+    except Exception as e:  # a checker's own bug must not pass for a verdict
+        return {"valid": "unknown", "why": "the checker failed: %s: %s" % (type(e).__name__, e)}
+
+
+def new_folder(store, workload):
+    """A new test folder, ``store/<workload>/<UTC time>``, with ``store/latest`` pointed to
+    it; its path."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
+    path = os.path.join(store, workload, stamp)
+    os.makedirs(path)
+    latest = os.path.join(store, "latest")
+    if os.path.islink(latest):
+        os.unlink(latest)
+    if not os.path.exists(latest):
+        os.symlink(os.path.relpath(path, store), latest)
+    return path
+
+
+def write(path, results, history):
+    """Keep ``results`` (results.json) and the whole ``history``, nemesis included
+    (history.jsonl, one entry a line) in the test folder ``path``."""
+    with open(os.path.join(path, "results.json"), "w") as f:
+        json.dump(results, f, indent=2, default=sorted)
+    with open(os.path.join(path, "history.jsonl"), "w") as f:
+        for entry in history:
+            f.write(json.dumps(entry, default=sorted) + "\n")
+
+
+def latency_quantiles(history):
+    """Milliseconds from invocation to ok completion: p50, p95, p99 and max."""
+    started, latencies = {}, []
+    for entry in history:
+        if entry["type"] == "invoke":
+            started[entry["process"]] = entry["time"]
+        elif entry["type"] == "ok" and entry["process"] in started:
+            latencies.append((entry["time"] - started.pop(entry["process"])) * 1000)
+    latencies.sort()
+    if not latencies:
+        return {}
+    return {name: round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 3)
+            for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))}
