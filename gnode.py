@@ -37,6 +37,16 @@ from gevent import Timeout
 from gevent.event import AsyncResult, Event
 from greenlet import GreenletExit, getcurrent, greenlet
 
+__all__ = [
+    # writing a node
+    "handler", "every", "Node", "Message", "Call", "wait", "KV", "TSO", "main", "DEFAULT_RPC_TIMEOUT", "SERVICES",
+    # Maelstrom's errors: a class per code, and the codes
+    "RPCError", "RPCTimeout", "NodeNotFound", "NotSupported", "TemporarilyUnavailable", "MalformedRequest", "Crash",
+    "Abort", "KeyDoesNotExist", "KeyAlreadyExists", "PreconditionFailed", "TxnConflict",
+    "TIMEOUT", "NODE_NOT_FOUND", "NOT_SUPPORTED", "TEMPORARILY_UNAVAILABLE", "MALFORMED_REQUEST", "CRASH", "ABORT",
+    "KEY_DOES_NOT_EXIST", "KEY_ALREADY_EXISTS", "PRECONDITION_FAILED", "TXN_CONFLICT",
+]
+
 log = logging.getLogger("gnode")
 trace_log = logging.getLogger("gnode.trace")  # every message in and out, with --trace
 
@@ -57,15 +67,15 @@ TXN_CONFLICT = 30
 SERVICES = ("lin-kv", "seq-kv", "lww-kv", "lin-tso")
 
 DEFAULT_RPC_TIMEOUT = 1.0  # seconds
-READ_SIZE = 65536  # one pipe's worth
-EXIT_GRACE = 5.0  # seconds a running handler gets after stdin closes (Maelstrom's client timeout)
-CLIENT_PATIENCE = 4.0  # seconds after which a Maelstrom client (timeout 5 s) may be gone: don't answer it.
+_READ_SIZE = 65536  # one pipe's worth
+_EXIT_GRACE = 5.0  # seconds a running handler gets after stdin closes (Maelstrom's client timeout)
+_CLIENT_PATIENCE = 4.0  # seconds after which a Maelstrom client (timeout 5 s) may be gone: don't answer it.
 # Counted from when we read the request, which can be later than when it was sent: hence the margin.
-WRITE_BATCH = 32  # lines a busy node lets pile up before it writes them (see Writer; bench/ measured it)
-MAX_IDLE_WORKERS = 64  # parked worker greenlets kept for later bursts of blocking handlers
-RETIRE_BATCH, RETIRE_EVERY = 128, 0.01  # idle workers beyond those retired per tick (~0.5 ms), tick in s
-ENDED_CALLS_KEPT = 4096  # how calls ended, among the last this many msg_ids: tells a late answer from a send's
-LATENCIES_KEPT = 1024  # latencies of the last answered calls, for node.stats()'s percentiles
+_WRITE_BATCH = 32  # lines a busy node lets pile up before it writes them (see _Writer; bench/ measured it)
+_MAX_IDLE_WORKERS = 64  # parked worker greenlets kept for later bursts of blocking handlers
+_RETIRE_BATCH, _RETIRE_EVERY = 128, 0.01  # idle workers beyond those retired per tick (~0.5 ms), tick in s
+_ENDED_CALLS_KEPT = 4096  # how calls ended, among the last this many msg_ids: tells a late answer from a send's
+_LATENCIES_KEPT = 1024  # latencies of the last answered calls, for node.stats()'s percentiles
 
 
 # ---------------------------------------------------------------- public names
@@ -211,7 +221,7 @@ def handler(msg_type):
     def register(fn):
         prior = _handlers.get(msg_type)
         if prior is not None and prior is not fn:
-            raise StartupError('two handlers for "%s": %s and %s' % (msg_type, _where(prior), _where(fn)))
+            raise _StartupError('two handlers for "%s": %s and %s' % (msg_type, _where(prior), _where(fn)))
         _handlers[msg_type] = fn
         return fn
     return register
@@ -222,13 +232,13 @@ def _where(fn):
     return "%s:%d" % (code.co_filename, code.co_firstlineno) if code else repr(fn)
 
 
-class StartupError(Exception):
+class _StartupError(Exception):
     """The node cannot start: bad configuration, or a handler plugin that will not load."""
 
 
 # ---------------------------------------------------------------- the wire
 
-class BadMessage(Exception):
+class _BadMessage(Exception):
     """An input line that is not a Maelstrom message; ``src`` and ``msg_id`` are set where it
     can be answered (never for an answer or an error: answering those could ping-pong)."""
 
@@ -247,8 +257,8 @@ _decoder = json.JSONDecoder(parse_constant=_refuse_constant)  # strict: no NaN, 
 intern = sys.intern
 
 
-def parse_message(line):
-    """Parse one stdin line (bytes) into a Message, or raise BadMessage saying what is wrong.
+def _parse_message(line):
+    """Parse one stdin line (bytes) into a Message, or raise _BadMessage saying what is wrong.
 
     Unknown keys (Maelstrom adds a top-level ``id``) are ignored.
     """
@@ -270,36 +280,36 @@ def parse_message(line):
 
 
 def _parse_carefully(line):
-    """parse_message for any other line: accept what is valid, say what is not."""
+    """_parse_message for any other line: accept what is valid, say what is not."""
     try:
         envelope = _decoder.decode(line.decode())
     except UnicodeDecodeError as e:
-        raise BadMessage("not UTF-8 (%s at byte %d)" % (e.reason, e.start)) from None
+        raise _BadMessage("not UTF-8 (%s at byte %d)" % (e.reason, e.start)) from None
     except ValueError as e:
-        raise BadMessage("empty line" if not line.strip() else "not JSON (%s)" % e) from None
+        raise _BadMessage("empty line" if not line.strip() else "not JSON (%s)" % e) from None
     except RecursionError:
-        raise BadMessage("nested too deeply to parse") from None
+        raise _BadMessage("nested too deeply to parse") from None
     if type(envelope) is not dict:
-        raise BadMessage("not a JSON object but %s" % _kind(envelope))
+        raise _BadMessage("not a JSON object but %s" % _kind(envelope))
     src = envelope.get("src")
     body = envelope.get("body")
     if type(body) is not dict:
-        raise BadMessage('"body" is %s, not an object' % _kind(body))
+        raise _BadMessage('"body" is %s, not an object' % _kind(body))
     msg_id = body.get("msg_id")
     if msg_id is not None and type(msg_id) is not int:
-        raise BadMessage('"msg_id" is %s, not an integer' % _kind(msg_id))
+        raise _BadMessage('"msg_id" is %s, not an integer' % _kind(msg_id))
     if type(src) is not str or not src:
-        raise BadMessage('"src" is %s, not a node name' % _kind(src))
+        raise _BadMessage('"src" is %s, not a node name' % _kind(src))
     if "in_reply_to" in body or body.get("type") == "error":
         msg_id = None
     dest = envelope.get("dest")
     if type(dest) is not str or not dest:
-        raise BadMessage('"dest" is %s, not a node name' % _kind(dest), src, msg_id)
+        raise _BadMessage('"dest" is %s, not a node name' % _kind(dest), src, msg_id)
     if type(body.get("type")) is not str:
-        raise BadMessage('"type" is %s, not a string' % _kind(body.get("type")), src, msg_id)
+        raise _BadMessage('"type" is %s, not a string' % _kind(body.get("type")), src, msg_id)
     in_reply_to = body.get("in_reply_to")
     if in_reply_to is not None and type(in_reply_to) is not int:
-        raise BadMessage('"in_reply_to" is %s, not an integer' % _kind(in_reply_to), src, msg_id)
+        raise _BadMessage('"in_reply_to" is %s, not an integer' % _kind(in_reply_to), src, msg_id)
     return Message(intern(src), intern(dest), body)
 
 
@@ -354,10 +364,10 @@ def _refuse_body(body):
 
 # ---------------------------------------------------------------- the writer
 
-class Writer:
+class _Writer:
     """Owns stdout; a greenlet never waits for it. Lines leave in one write when the node
     is about to wait for input (``flush_now``), or at the end of the event loop's turn
-    they were written in, and while the node is busy every ``WRITE_BATCH`` lines, so the
+    they were written in, and while the node is busy every ``_WRITE_BATCH`` lines, so the
     process reading our stdout works on the first answers while we work on the rest.
     While the OS will not take all we have (that process is behind), ``congested`` is
     true and the stdin loop waits (``wait_drained``) instead of reading more work: so
@@ -377,7 +387,7 @@ class Writer:
     def write(self, line):
         lines = self._lines
         lines.append(line)
-        if len(lines) >= WRITE_BATCH:  # (> would write 33 at a time: no test can tell; the bench chose 32)
+        if len(lines) >= _WRITE_BATCH:  # (> would write 33 at a time: no test can tell; the bench chose 32)
             self._flush()
         elif self._scheduled is None:
             self._scheduled = self._loop.run_callback(self._flush)
@@ -483,29 +493,11 @@ class Call:
             node = self._node
             caller = getcurrent()
             if type(caller) is _Worker:  # parks; the next greenlet to park switches back to it once woken
-                waiting = self._workers
-                if waiting is None:
-                    waiting = self._workers = [caller]
-                else:
-                    waiting.append(caller)
-                bound = None
-                if timeout is not None:
-                    bound = node._loop.timer(timeout)
-                    bound.start(self._give_up, caller, update=True)
+                if self._workers is None:
+                    self._workers = []
                 if node._input_ended:
                     node._settled.set()
-                try:
-                    while caller in waiting:
-                        node._workers.pass_on()
-                except BaseException:  # thrown out of the wait (a handler's own gevent.Timeout, say)
-                    if caller in waiting:
-                        waiting.remove(caller)
-                    else:  # woken, not yet resumed: it must not be resumed now
-                        node._workers.unwake(caller)
-                    raise
-                finally:
-                    if bound is not None:
-                        bound.close()
+                node._workers.park(caller, self._workers, timeout)
             elif caller is node._hub:
                 raise RuntimeError("a call cannot be waited for in the hub: wait from a handler or a greenlet")
             else:  # a greenlet of the user's: gevent resumes it from the hub
@@ -520,12 +512,6 @@ class Call:
             raise _error_answer(outcome)
         return outcome
 
-    def _give_up(self, caller):
-        waiting = self._workers
-        if caller in waiting:
-            waiting.remove(caller)
-            self._node._workers.wake(caller)
-
     def _settle(self, outcome):
         """The call is over: leave the table, wake whoever waits, run the callback. (Each
         line here is on every answered call's path: the stats are kept with few steps.)"""
@@ -535,12 +521,12 @@ class Call:
         self._result.set(outcome)  # wakes the user's greenlets, and gnode.wait, through the hub
         node._calls_settled = self._order = node._calls_settled + 1  # _order: gnode.wait's sort key
         if type(outcome) is dict:
-            node._answered_calls[msg_id % ENDED_CALLS_KEPT] = msg_id
+            node._answered_calls[msg_id % _ENDED_CALLS_KEPT] = msg_id
             node._stats.latencies.append(time.monotonic() - self._started)
             if outcome["type"] == "error":
                 node._stats.errored += 1
         else:
-            node._unanswered_calls[msg_id % ENDED_CALLS_KEPT] = (msg_id, outcome)
+            node._unanswered_calls[msg_id % _ENDED_CALLS_KEPT] = (msg_id, outcome)
             if outcome is _TIMED_OUT:
                 node._stats.timed_out += 1
             else:
@@ -658,7 +644,7 @@ class _Stats:
         # Calls, by how they ended; the answered are the rest. Those made are those ended and in flight.
         self.errored = self.timed_out = self.abandoned = 0
         self.handler_errors = 0  # handlers that raised something other than an RPCError
-        self.latencies = collections.deque(maxlen=LATENCIES_KEPT)  # seconds, of the last answered calls
+        self.latencies = collections.deque(maxlen=_LATENCIES_KEPT)  # seconds, of the last answered calls
 
     def report(self, settled, in_flight):
         """The counts as a dict, given the numbers of calls settled so far and in flight."""
@@ -713,7 +699,7 @@ class _Workers:
         self._idle = collections.deque()  # worker greenlets parked, waiting for more messages
         self._takeover_armed = False  # a _take_over call is queued in the hub
         self._nursery = None  # the greenlet that starts workers, once started
-        self._retirer = self._loop.timer(RETIRE_EVERY, RETIRE_EVERY)  # runs while too many are idle
+        self._retirer = self._loop.timer(_RETIRE_EVERY, _RETIRE_EVERY)  # runs while too many are idle
 
     def start(self):
         self._nursery = greenlet(self._start_workers, self._hub)
@@ -724,9 +710,33 @@ class _Workers:
         self.woken.append(worker)
         self._arm_takeover()
 
-    def unwake(self, worker):
-        if worker in self.woken:
-            self.woken.remove(worker)
+    def park(self, worker, waiting, timeout=None):
+        """The calling ``worker`` waits, in the list ``waiting``, until whoever ends the wait
+        takes it out of the list and ``wake``s it, or, after ``timeout`` seconds (None: no
+        bound), it gives up. A worker thrown out of its wait (a handler's own gevent.Timeout,
+        say) leaves the list, or, if woken meanwhile, is not resumed a second time."""
+        waiting.append(worker)
+        bound = None
+        if timeout is not None:
+            bound = self._loop.timer(timeout)
+            bound.start(self._give_up, worker, waiting, update=True)
+        try:
+            while worker in waiting:
+                self.pass_on()
+        except BaseException:
+            if worker in waiting:
+                waiting.remove(worker)
+            elif worker in self.woken:
+                self.woken.remove(worker)
+            raise
+        finally:
+            if bound is not None:
+                bound.close()
+
+    def _give_up(self, worker, waiting):
+        if worker in waiting:
+            waiting.remove(worker)
+            self.wake(worker)
 
     def pass_on(self):
         """The calling greenlet parks: switch straight to what can run next, or to the hub."""
@@ -786,7 +796,7 @@ class _Workers:
                     self._arm_takeover()  # in case this handler blocks on something else than us
                 run(fn, msg)
             idle.append(me)
-            if len(idle) > MAX_IDLE_WORKERS and not self._retirer.active:
+            if len(idle) > _MAX_IDLE_WORKERS and not self._retirer.active:
                 self._retirer.start(self._retire_idle_workers)
             try:
                 if self.pass_on() is _RETIRE:
@@ -802,9 +812,9 @@ class _Workers:
         they go a batch per tick: were each to end as it parked, a burst of 10,000 timeouts
         would take half as long again to answer."""
         idle = self._idle
-        for _ in range(min(RETIRE_BATCH, len(idle) - MAX_IDLE_WORKERS)):
+        for _ in range(min(_RETIRE_BATCH, len(idle) - _MAX_IDLE_WORKERS)):
             idle.popleft().switch(_RETIRE)  # the oldest first; it ends, back into the hub
-        if len(idle) <= MAX_IDLE_WORKERS:
+        if len(idle) <= _MAX_IDLE_WORKERS:
             self._retirer.stop()
 
 
@@ -829,15 +839,15 @@ class Node:
         self.lin_tso = TSO(self)
         handlers = dict(handlers)
         self._init_hook = handlers.pop("init", None)
-        handlers["init"] = _handle_init
+        handlers["init"] = Node._handle_init  # called as handlers are: fn(node, msg)
         self._handlers = handlers
         self._next_msg_id = 0  # every message we send takes the next one
         self._calls = {}  # msg_id -> Call, while it is in flight
         self._calls_settled = 0
-        # How calls ended, at msg_id % ENDED_CALLS_KEPT, to name an answer that comes after: rings,
+        # How calls ended, at msg_id % _ENDED_CALLS_KEPT, to name an answer that comes after: rings,
         # cheaper than a dict. The msg_ids of answered calls; (msg_id, outcome) of the others.
-        self._answered_calls = [None] * ENDED_CALLS_KEPT
-        self._unanswered_calls = [(None, None)] * ENDED_CALLS_KEPT
+        self._answered_calls = [None] * _ENDED_CALLS_KEPT
+        self._unanswered_calls = [(None, None)] * _ENDED_CALLS_KEPT
         self._destinations = set()  # where Maelstrom lets us send: nodes, services, senders seen
         self._held = []  # messages that came before init; None once init is done
         self._hub = gevent.get_hub()
@@ -880,7 +890,7 @@ class Node:
             log.warning("refused a second answer to %s's msg_id %s: %s", msg.src, request_id,
                         _glimpse(body))
             return
-        if msg.src[0] == "c" and time.monotonic() - msg.received > CLIENT_PATIENCE \
+        if msg.src[0] == "c" and time.monotonic() - msg.received > _CLIENT_PATIENCE \
                 and msg.body.get("type") != "init":
             msg.answered = True
             log.warning("dropped the answer to client %s's msg_id %s: %.1fs after the request, "
@@ -973,7 +983,7 @@ class Node:
 
         Returns when it is time to exit.
         """
-        self._writer = Writer(out_fd, self._loop, self._output_closed)
+        self._writer = _Writer(out_fd, self._loop, self._output_closed)
         self._workers.start()
         if self._stats_every:
             self._loop.timer(self._stats_every, self._stats_every).start(self._log_stats)
@@ -985,7 +995,7 @@ class Node:
             if self._writer.congested:
                 self._writer.wait_drained()
             try:
-                chunk = read(in_fd, READ_SIZE)
+                chunk = read(in_fd, _READ_SIZE)
             except BlockingIOError:
                 wait_readable(readable)
                 continue
@@ -1008,7 +1018,7 @@ class Node:
                 partial.append(chunk[end + 1:])
             for line in lines:
                 receive(line)
-            self._hand_over(readable if len(chunk) < READ_SIZE else None)
+            self._hand_over(readable if len(chunk) < _READ_SIZE else None)
         if partial:  # a last line with no newline
             receive(b"".join(partial))
             self._hand_over(None)
@@ -1034,8 +1044,8 @@ class Node:
     def _receive(self, line):
         self._line_number += 1
         try:
-            msg = parse_message(line)
-        except BadMessage as bad:
+            msg = _parse_message(line)
+        except _BadMessage as bad:
             self._bad_input(line, bad)
             return
         self._destinations.add(msg.src)
@@ -1078,7 +1088,7 @@ class Node:
         body, in_reply_to = msg.body, msg.body.get("in_reply_to")
         ended = None
         if type(in_reply_to) is int:
-            slot = in_reply_to % ENDED_CALLS_KEPT
+            slot = in_reply_to % _ENDED_CALLS_KEPT
             if self._answered_calls[slot] == in_reply_to:
                 ended = "it was answered"
             elif self._unanswered_calls[slot][0] == in_reply_to:
@@ -1097,11 +1107,31 @@ class Node:
         """Queue ``fn(node, msg)`` for a worker greenlet; before init, hold it for later
         (Maelstrom may deliver a peer's message before our init). Whoever queues hands the
         queue over when done: the reader at the end of its chunk, a worker by draining it."""
-        if self._held is not None and fn is not _handle_init:
+        if self._held is not None and fn is not Node._handle_init:
             self._held.append((fn, msg))
             return
         self._busy += 1
         self._queue((fn, msg))
+
+    def _handle_init(self, msg):
+        """The built-in handler of Maelstrom's first message: learn who we are, answer init_ok."""
+        if self.id is not None:
+            raise RPCError(MALFORMED_REQUEST, "already initialised as %s" % self.id)
+        node_id, node_ids = msg.body.get("node_id"), msg.body.get("node_ids")
+        if type(node_id) is not str or not node_id or type(node_ids) is not list \
+                or not all(type(n) is str and n for n in node_ids):
+            raise RPCError(MALFORMED_REQUEST, "init needs node_id (a string) and node_ids (a list of strings)")
+        self.id, self.node_ids = node_id, list(node_ids)
+        self._destinations.update(node_ids)
+        self._destinations.update(SERVICES)
+        try:
+            if self._init_hook is not None:
+                self._init_hook(self, msg)
+        finally:  # the node knows who it is now: what came before init is handled, hook or no hook
+            if self._held is not None:
+                self._release_held()
+        self.reply(msg, {"type": "init_ok"})
+        self._periodic.start(self)
 
     def _handle(self, fn, msg):
         """Run one handler and answer for it: the body it returns, or the error it raised."""
@@ -1155,7 +1185,7 @@ class Node:
         self._periodic.stop()
         if self._held:
             log.warning("input ended before init: %d message(s) never handled", len(self._held))
-        deadline = time.monotonic() + EXIT_GRACE
+        deadline = time.monotonic() + _EXIT_GRACE
         while True:
             running = self._busy - sum(len(call._workers or ()) for call in self._calls.values())
             if not running:
@@ -1163,7 +1193,7 @@ class Node:
             left = deadline - time.monotonic()
             if left <= 0:
                 log.warning("input ended; %d handler(s) still running after %gs are abandoned",
-                            running, EXIT_GRACE)
+                            running, _EXIT_GRACE)
                 break
             self._settled.clear()
             self._settled.wait(left)
@@ -1256,27 +1286,6 @@ class TSO:
         return self.node.sync_rpc(self.service, {"type": "ts"}, timeout)["ts"]
 
 
-def _handle_init(node, msg):
-    """The built-in handler of Maelstrom's first message: learn who we are, answer init_ok."""
-    if node.id is not None:
-        raise RPCError(MALFORMED_REQUEST, "already initialised as %s" % node.id)
-    node_id, node_ids = msg.body.get("node_id"), msg.body.get("node_ids")
-    if type(node_id) is not str or not node_id or type(node_ids) is not list \
-            or not all(type(n) is str and n for n in node_ids):
-        raise RPCError(MALFORMED_REQUEST, "init needs node_id (a string) and node_ids (a list of strings)")
-    node.id, node.node_ids = node_id, list(node_ids)
-    node._destinations.update(node_ids)
-    node._destinations.update(SERVICES)
-    try:
-        if node._init_hook is not None:
-            node._init_hook(node, msg)
-    finally:  # the node knows who it is now: what came before init is handled, hook or no hook
-        if node._held is not None:
-            node._release_held()
-    node.reply(msg, {"type": "init_ok"})
-    node._periodic.start(node)
-
-
 def _refuse_malformed(problem):
     def refuse(node, msg):
         raise RPCError(MALFORMED_REQUEST, problem)
@@ -1312,12 +1321,12 @@ def _exit(status, why=None):
 
 # ---------------------------------------------------------------- start-up
 
-def load_handlers(folders):
+def _load_handlers(folders):
     """Import every module in ``folders`` (names beginning with ``_`` are skipped) and
     return the handlers they registered, by message type."""
     for folder in folders:
         if not os.path.isdir(folder):
-            raise StartupError("handlers folder %s does not exist (set it with --handlers DIR "
+            raise _StartupError("handlers folder %s does not exist (set it with --handlers DIR "
                                "or GNODE_HANDLERS)" % folder)
         if folder not in sys.path:
             sys.path.append(folder)  # so plugins can import their _helpers
@@ -1333,11 +1342,11 @@ def load_handlers(folders):
             sys.modules[spec.name] = module
             try:
                 spec.loader.exec_module(module)
-            except StartupError:
+            except _StartupError:
                 raise
             except BaseException as e:
                 log.error("handler plugin %s failed to import", path, exc_info=True)
-                raise StartupError("handler plugin %s failed to import: %s: %s"
+                raise _StartupError("handler plugin %s failed to import: %s: %s"
                                    % (path, type(e).__name__, e)) from None
     return dict(_handlers)
 
@@ -1358,22 +1367,22 @@ def _plugin_module_name(stem, path):
     return name
 
 
-LOG_LEVELS = ("debug", "info", "warning", "error")
+_LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
-class Config:
+class _Config:
     """What the command line and the environment ask of a node; flags win over variables."""
 
     def __init__(self, handlers, rpc_timeout, log_level, trace, stats_every):
         self.handlers = handlers  # absolute paths of the plugin folders
         self.rpc_timeout = rpc_timeout  # seconds
-        self.log_level = log_level  # one of LOG_LEVELS
+        self.log_level = log_level  # one of _LOG_LEVELS
         self.trace = trace  # log every message in and out
         self.stats_every = stats_every  # seconds between stats lines on stderr, or None
 
 
-def parse_config(argv, environ):
-    """The Config of ``argv`` and ``environ``: flags win over environment variables, which
+def _parse_config(argv, environ):
+    """The _Config of ``argv`` and ``environ``: flags win over environment variables, which
     win over defaults. ``--help`` prints to stdout and exits 0, as any command's does."""
     here = os.path.dirname(os.path.realpath(__file__))
     parser = argparse.ArgumentParser(
@@ -1385,9 +1394,9 @@ def parse_config(argv, environ):
     parser.add_argument("--rpc-timeout", metavar="SECONDS",
                         help="default sync_rpc timeout (default: $GNODE_RPC_TIMEOUT or %g)"
                              % DEFAULT_RPC_TIMEOUT)
-    parser.add_argument("--log-level", metavar="LEVEL", type=str.lower, choices=LOG_LEVELS,
+    parser.add_argument("--log-level", metavar="LEVEL", type=str.lower, choices=_LOG_LEVELS,
                         help="what the node logs on stderr: %s (default: $GNODE_LOG_LEVEL or info)"
-                             % ", ".join(LOG_LEVELS))
+                             % ", ".join(_LOG_LEVELS))
     parser.add_argument("--trace", action="store_true", default=None,
                         help="log one stderr line for every message in and out "
                              "(default: on if $GNODE_TRACE is 1)")
@@ -1398,7 +1407,7 @@ def parse_config(argv, environ):
     folders = args.handlers or [f for f in environ.get("GNODE_HANDLERS", "").split(os.pathsep) if f]
     if not folders:
         if os.path.basename(here) in ("site-packages", "dist-packages"):  # installed, not a checkout
-            raise StartupError("gnode is installed as a package and has no handlers/ of its own: "
+            raise _StartupError("gnode is installed as a package and has no handlers/ of its own: "
                                "name your handlers folder with --handlers DIR or GNODE_HANDLERS")
         folders = [os.path.join(here, "handlers")]
     timeout = _seconds_setting("the RPC timeout", args.rpc_timeout or environ.get("GNODE_RPC_TIMEOUT")
@@ -1407,10 +1416,10 @@ def parse_config(argv, environ):
     if stats_every:
         stats_every = _seconds_setting("--stats-every", stats_every)
     log_level = args.log_level or environ.get("GNODE_LOG_LEVEL", "info").lower()
-    if log_level not in LOG_LEVELS:
-        raise StartupError("GNODE_LOG_LEVEL must be one of %s, not %r" % (", ".join(LOG_LEVELS), log_level))
+    if log_level not in _LOG_LEVELS:
+        raise _StartupError("GNODE_LOG_LEVEL must be one of %s, not %r" % (", ".join(_LOG_LEVELS), log_level))
     trace = args.trace if args.trace is not None else environ.get("GNODE_TRACE", "") not in ("", "0")
-    return Config([os.path.abspath(f) for f in folders], timeout, log_level, trace, stats_every or None)
+    return _Config([os.path.abspath(f) for f in folders], timeout, log_level, trace, stats_every or None)
 
 
 def _seconds_setting(name, text):
@@ -1419,7 +1428,7 @@ def _seconds_setting(name, text):
         if not 0 < seconds < float("inf"):
             raise ValueError
     except ValueError:
-        raise StartupError("%s must be a positive number of seconds, not %r" % (name, text)) from None
+        raise _StartupError("%s must be a positive number of seconds, not %r" % (name, text)) from None
     return seconds
 
 
@@ -1459,10 +1468,13 @@ def _private_fd(fd, flags):
 
 
 def main(argv=None):
+    """Run a node as Maelstrom runs it (``./gnode.py`` or the ``gnode`` command): read the
+    command line ``argv`` (default sys.argv[1:]) and the environment, load the handlers,
+    serve stdin and stdout until input ends, and exit."""
     try:
         # First, while stdout is still stdout: --help writes there.
-        config = parse_config(sys.argv[1:] if argv is None else argv, os.environ)
-    except StartupError as e:
+        config = _parse_config(sys.argv[1:] if argv is None else argv, os.environ)
+    except _StartupError as e:
         _set_up_logging("info")
         log.error("%s", e)
         _exit(1)
@@ -1478,8 +1490,8 @@ def main(argv=None):
     os.dup2(2, 1)  # stdout is for messages only: any other output, plugins' too, goes to stderr
     sys.stdout = sys.stderr
     try:
-        handlers = load_handlers(config.handlers)
-    except StartupError as e:
+        handlers = _load_handlers(config.handlers)
+    except _StartupError as e:
         log.error("%s", e)
         _exit(1)
     node = Node(handlers, config.rpc_timeout, config.trace, _tasks, config.stats_every)

@@ -213,7 +213,7 @@ def _node_command(config):
 
 # ---------------------------------------------------------------- running a case
 
-class NodeProcess:
+class NodeUnderTest:
     """The node under test on three pipes, with stdout lines and stderr collected by threads."""
 
     def __init__(self, command, cwd, env):
@@ -291,7 +291,7 @@ def run_case(case, command):
     # A case says all it depends on: the caller's GNODE_ settings do not leak into it.
     env = {key: value for key, value in os.environ.items() if not key.startswith("GNODE_")}
     env.update(case.get("env", {}))
-    node = NodeProcess(command, tempfile.gettempdir(), env)
+    node = NodeUnderTest(command, tempfile.gettempdir(), env)
     conversation = Conversation(exact)
     try:
         if "steps" in case:

@@ -89,7 +89,7 @@ def deadline(n, us_per_item):
 
 # ---------------------------------------------------------------- the node process
 
-class NodeProcess:
+class BenchNode:
     """One node process, started as Maelstrom starts it, with raw access to its pipes."""
 
     def __init__(self, argv, label):
@@ -273,7 +273,7 @@ class NodeProcess:
 
 def start_node(impl, args=()):
     """A fresh node that has answered init."""
-    node = NodeProcess(impl["argv"] + list(args), impl["label"])
+    node = BenchNode(impl["argv"] + list(args), impl["label"])
     try:
         with node.watchdog(STARTUP_LIMIT, "init"):
             node.init()

@@ -22,7 +22,7 @@ import weakref
 from concurrent.futures import Future, TimeoutError as FutureTimeout
 
 from .net import Latency, Network, journal_line
-from .process import NodeProcess
+from .process import ClusterNode
 from .protocol import RPCTimeout, envelope_problem, raise_for_error
 from .services import default_services
 
@@ -233,7 +233,7 @@ class Cluster:
         for name in self.nodes:
             log_path = os.path.join(self.log_dir, "node-logs", name + ".log")
             try:
-                process = NodeProcess(name, self._command, self._env, log_path)
+                process = ClusterNode(name, self._command, self._env, log_path)
             except OSError as e:
                 raise ClusterError("cannot start %s for node %s: %s" % (self._command[0], name, e)) from None
             self._processes[name] = process

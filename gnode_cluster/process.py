@@ -10,7 +10,7 @@ import tempfile
 STDERR_KEPT = 32  # lines of a node's stderr kept for a failure report, as Maelstrom keeps
 
 
-class NodeProcess:
+class ClusterNode:
     """The node ``name``: ``command`` run directly (no shell), working directory /tmp,
     stdin, stdout and stderr pipes, the caller's environment plus ``env``; its stderr is
     appended, line by line, to ``log_path``."""

@@ -41,9 +41,9 @@ class LiveNode:
     ``send`` a message, ``receive`` what it writes (waiting up to a timeout), ``finish``."""
 
     def __init__(self, *args, env=None, node_ids=("n1", "n2", "n3")):
-        from gnode_pytest import NodeProcess  # its stdout and stderr readers, on threads
+        from gnode_pytest import NodeUnderTest  # its stdout and stderr readers, on threads
 
-        self.process = NodeProcess([sys.executable, str(GNODE), *args], "/tmp", node_env(env))
+        self.process = NodeUnderTest([sys.executable, str(GNODE), *args], "/tmp", node_env(env))
         self.send({"src": "c0", "dest": "n1", "body": {"type": "init", "msg_id": 1, "node_id": "n1",
                                                        "node_ids": list(node_ids)}})
         assert self.receive()["body"]["type"] == "init_ok", self.stderr()

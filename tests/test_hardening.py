@@ -330,7 +330,7 @@ def test_after_10000_timeouts_the_pending_call_table_is_empty_and_memory_is_give
         """Traced memory once the retirer has ended the round's extra workers and collecting
         garbage frees nothing more: a baseline that no longer moves."""
         deadline = time.monotonic() + 30
-        while len(node._workers._idle) > gnode.MAX_IDLE_WORKERS:
+        while len(node._workers._idle) > gnode._MAX_IDLE_WORKERS:
             assert time.monotonic() < deadline, "%d idle workers after 30 s" % len(node._workers._idle)
             time.sleep(0.05)
         gc.collect()
@@ -373,7 +373,7 @@ def test_after_10000_timeouts_the_pending_call_table_is_empty_and_memory_is_give
         os.close(node_in)
         os.close(node_out)
     assert node._calls == {} and node._busy == 0
-    assert len(node._workers._idle) <= gnode.MAX_IDLE_WORKERS
+    assert len(node._workers._idle) <= gnode._MAX_IDLE_WORKERS
     held = memory["peak"] - memory["before"]
     kept = memory["after"] - memory["before"]
     assert held > count * 1024, "10,000 pending calls should have held some memory"

@@ -9,7 +9,7 @@ import gnode_pytest
 
 
 def parse(obj):
-    return gnode.parse_message(obj if isinstance(obj, bytes) else json.dumps(obj).encode())
+    return gnode._parse_message(obj if isinstance(obj, bytes) else json.dumps(obj).encode())
 
 
 def test_parse_keeps_src_dest_body_and_ignores_unknown_keys():
@@ -40,7 +40,7 @@ def test_parse_keeps_src_dest_body_and_ignores_unknown_keys():
     ({"src": "c1", "body": {"type": "error", "msg_id": 1}, "dest": 3}, '"dest" is a number', False),
 ])
 def test_parse_says_what_is_wrong_and_whether_it_can_be_answered(raw, problem, answerable):
-    with pytest.raises(gnode.BadMessage) as caught:
+    with pytest.raises(gnode._BadMessage) as caught:
         parse(raw)
     assert caught.value.problem.startswith(problem), caught.value.problem
     assert (caught.value.msg_id is not None) == answerable
@@ -248,3 +248,14 @@ def test_the_cluster_and_the_fixture_runner_import_neither_gnode_nor_gevent():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('gnode', 'gevent', 'greenlet')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_gnode_exports_its_api_and_nothing_else_goes_without_an_underscore():
+    import types
+    defined = {name for name, value in vars(gnode).items() if not name.startswith("_")
+               and not isinstance(value, types.ModuleType) and getattr(value, "__module__", "gnode") == "gnode"
+               and name not in ("log", "trace_log")}  # the loggers, named for logging's sake
+    assert defined == set(gnode.__all__)
+    undocumented = [name for name in gnode.__all__ if callable(getattr(gnode, name)) and
+                    not (getattr(gnode, name).__doc__ or "").strip()]
+    assert undocumented == []
