@@ -1,11 +1,19 @@
 """The command line, Maelstrom's shape: ``gnode-cluster test -w WORKLOAD --bin PATH [flags]
 [-- node arguments]``, with Maelstrom's flag names, defaults and exit statuses (0 valid,
-1 invalid, 2 unknown, 254 bad arguments, 255 the test crashed)."""
+1 invalid, 2 unknown, 254 bad arguments, 255 the test crashed); and ``gnode-cluster check
+-w WORKLOAD PATH``, a workload's checkers run again on a history from anywhere."""
 import argparse
+import json
+import os
 import sys
 
+from . import store
 from .core import run_test
-from .options import add_arguments, given
+from .history import read_history
+from .options import add_arguments, given, resolve
+from .workload import workload_class
+
+CHECK_OPTIONS = ("availability", "checker_budget", "consistency_models")  # the checkers' own
 
 BAD_ARGUMENTS, CRASHED = 254, 255
 EXIT = {True: 0, False: 1, "unknown": 2}
@@ -25,11 +33,21 @@ def parser():
     test = commands.add_parser("test", help="run a workload against a node, as `maelstrom test` does")
     add_arguments(test)
     test.add_argument("node_args", nargs="*", help="after --: arguments passed to the node")
+    check = commands.add_parser("check", help="run a workload's checkers again on a history, running no nodes")
+    check.add_argument("-w", "--workload", help="the workload whose checkers judge it (default: the one the "
+                                                "test's results.json names)")
+    add_arguments(check, only=CHECK_OPTIONS)
+    check.add_argument("--store", help="keep the results and the history in a new test folder there "
+                                       "(default: nothing is written)")
+    check.add_argument("path", metavar="PATH", help="a test's folder (store/latest), a history.jsonl, or "
+                                                    "Maelstrom's history.edn")
     return top
 
 
 def main(argv=None):
     options = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if options.command == "check":
+        return check(options)
     progress = _ProgressLine() if sys.stderr.isatty() else None
     try:
         result = run_test(**given(options), args=options.node_args, on_progress=progress)
@@ -64,6 +82,43 @@ class _ProgressLine:
             sys.stderr.write("\n")
 
 
+def check(arguments):
+    """``gnode-cluster check``: the results of the history at ``arguments.path`` under its
+    workload's checkers, printed as ``test`` prints them, kept only with ``--store``."""
+    path = arguments.path
+    chosen = given(arguments)
+    try:
+        if "workload" not in chosen:  # a test's folder says which workload it ran
+            chosen["workload"] = _recorded_workload(path)
+        options = resolve(**chosen)
+        history = read_history(path)
+    except (OSError, ValueError) as e:
+        sys.stderr.write("gnode-cluster: %s\n" % e)
+        return BAD_ARGUMENTS
+    options["checked"] = os.path.abspath(path)
+    workload = workload_class(options["workload"]).for_checking(options)
+    client = [entry for entry in history if entry["process"] != "nemesis"]
+    results = store.results(workload, client, options)
+    kept = None
+    if arguments.store is not None:
+        kept = store.new_folder(arguments.store, options["workload"])
+        store.write(kept, results, history)
+    print(summary(store.Result(results, kept)))
+    return EXIT[results["valid"]]
+
+
+def _recorded_workload(path):
+    """The workload a test's folder (or the folder of its history file) records in its
+    results.json; ValueError if there is none to say."""
+    folder = path if os.path.isdir(path) else os.path.dirname(path) or "."
+    try:
+        with open(os.path.join(folder, "results.json"), encoding="utf-8") as f:
+            return json.load(f)["options"]["workload"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ValueError("-w: which workload's history %s is cannot be read from a results.json beside it; "
+                         "say it with -w" % path) from None
+
+
 def summary(result):
     """What a person reads at the end: the verdict and why, per-operation counts, latency,
     stable latencies where there are some, messages per operation, and where it all is."""
@@ -81,5 +136,5 @@ def summary(result):
     net = results["net"]
     if "all" in net:
         lines.append("  msgs-per-op: all %s  servers %s" % (net["all"]["msgs_per_op"], net["servers"]["msgs_per_op"]))
-    lines.append("  results: %s" % result.path)
+    lines.append("  results: %s" % (result.path or "not kept (--store DIR keeps them)"))
     return "\n".join(lines)

@@ -41,6 +41,11 @@ class _Test:
         self._on_progress = on_progress
         self.options = options
         self.rng = rng
+        # Their own generators, drawn before any thread runs: the workers draw from ``rng`` in
+        # whatever order they run, which must not change the pacing or the nemesis of a seed.
+        self._cluster_seed = rng.random()
+        self._pace_rng = random.Random(rng.random())
+        self._nemesis_rng = random.Random(rng.random())
         self.bin = bin
         self.path = store.new_folder(options["store"], workload.name)
         self.history = []
@@ -58,7 +63,7 @@ class _Test:
     def run(self):
         options = self.options
         self.cluster = Cluster(self.bin, nodes=options["nodes"], args=options["args"], latency=options["latency"],
-                               latency_dist=options["latency_dist"], log_dir=self.path, seed=self.rng.random(),
+                               latency_dist=options["latency_dist"], log_dir=self.path, seed=self._cluster_seed,
                                log_stderr=options["log_stderr"])
         try:
             self.cluster.start()
@@ -134,7 +139,7 @@ class _Test:
         across all workers (Jepsen's stagger)."""
         with self._pace_lock:
             at = self._next_op_at
-            self._next_op_at = at + self.rng.uniform(0, 2 / self.options["rate"])
+            self._next_op_at = at + self._pace_rng.uniform(0, 2 / self.options["rate"])
             return at
 
     def record(self, entry):
@@ -145,7 +150,7 @@ class _Test:
     # -- the nemesis
 
     def _nemesis(self):
-        schedule = self._schedule = Schedule(self.options["nemesis_interval"], self.options["nodes"], self.rng)
+        schedule = self._schedule = Schedule(self.options["nemesis_interval"], self.options["nodes"], self._nemesis_rng)
         while not self._stop.wait(schedule.next_gap()):
             f, kind, grudge = schedule.next_op()
             if grudge is None:

@@ -2,8 +2,8 @@
 Maelstrom, and of lin-kv's keyed history, one register per key (Jepsen's independent keys).
 
 The model is Knossos's cas-register, starting at null: a write sets the value; a cas
-succeeds only if the value equals its ``from``; an ok read of v needs the value to be v (a
-read of null, the value before any write). A ``fail`` operation did not happen; an
+succeeds only if the value equals its ``from``; an ok read of v needs the value to be v,
+and an ok read of null is consistent with any value, as Knossos's model has it. A ``fail`` operation did not happen; an
 ``info`` one may have happened at any moment after its invocation, or never.
 
 The search is Wing & Gong's, with Lowe's just-in-time linearization, as Knossos's wgl and
@@ -21,9 +21,11 @@ PREFIX_SHOWN = 30  # history entries shown before an operation that cannot be li
 _WRITE, _CAS, _READ, _RETURN = 0, 1, 2, 3
 
 
-def check_register(history, budget=DEFAULT_BUDGET):
+def check_register(history, budget=DEFAULT_BUDGET, initial=None):
     """The verdict on one register's ``history`` (entries with ``process``, ``type``, ``f``
-    read/write/cas, ``value``: v, v or [from, to]; ``time`` in seconds if known): a dict with
+    read/write/cas, ``value``: v, v or [from, to]; ``time`` in seconds if known), the
+    register holding ``initial`` before it (null, as lin-kv's keys; Knossos's own test
+    data starts at 0): a dict with
     ``valid`` (True, False or "unknown"), ``why`` unless valid, ``steps``, and when invalid
     ``op`` and ``completed`` (the entries of the operation that cannot be linearized),
     ``states`` (every value the register can hold then), ``prefix_length`` and ``prefix``
@@ -31,7 +33,7 @@ def check_register(history, budget=DEFAULT_BUDGET):
     on a malformed history."""
     ops = _operations(history)
     search = _Search(ops, budget)
-    verdict = search.run()
+    verdict = search.run(_hashable(initial))
     result = {"valid": verdict, "steps": search.steps}
     if verdict == "unknown":
         result["why"] = "the search gave up after %d steps (its budget) on %d operations" % (search.steps, len(ops))
@@ -132,8 +134,11 @@ class _Search:
         events = []
         for index, op in enumerate(ops):
             complete = op["complete"]
-            if op["invoke"]["f"] == "read" and (complete is None or complete["type"] == "info"):
-                continue  # an indeterminate read changes nothing: leaving it out is always possible
+            if op["invoke"]["f"] == "read" and (complete is None or complete["type"] == "info"
+                                                or complete["value"] is None):
+                # An indeterminate read changes nothing, and a read of null constrains nothing
+                # (Knossos's cas-register takes it as a read of any value): each can be left out.
+                continue
             events.append((op["invoked_at"], 0, index))
             if complete is not None and complete["type"] == "ok":
                 events.append((op["completed_at"], 1, index))
@@ -167,11 +172,11 @@ class _Search:
         self.next = list(range(1, size)) + [0]  # 0 ends the list too: the head is never after an entry
         self.prev = [0] + list(range(size - 1))
 
-    def run(self):
+    def run(self, initial=None):
         kind, a, b, bit, match, nxt, prv = self.kind, self.a, self.b, self.bit, self.match, self.next, self.prev
         rank, budget = self.rank, self.budget
-        state, linearized, steps = None, 0, 0
-        seen = {(0, None)}
+        state, linearized, steps = initial, 0, 0
+        seen = {(0, initial)}
         undo = []  # (call entry, state before it) for each operation linearized, to backtrack
         best = -1
         entry = nxt[0]

@@ -7,6 +7,7 @@ Values may come as the command line gives them (text) or as Python values (``rat
 ``nodes=["a", "b"]``); a bad one raises ValueError naming its flag.
 """
 from .cluster import node_names
+from .linearizable import DEFAULT_BUDGET
 from .net import LATENCY_DISTS
 from .workload import WORKLOADS
 from .workload.broadcast import TOPOLOGIES
@@ -38,35 +39,20 @@ class Option:
 
 # ---------------------------------------------------------------- parsers
 
-def whole(minimum):
-    """A whole number, at least ``minimum``."""
-    def parse(value):
-        if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
-            raise ValueError("a whole number, not %r" % (value,))
-        try:
-            number = int(value)
-        except ValueError:
-            raise ValueError("a whole number, not %r" % (value,)) from None
-        if number < minimum:
-            raise ValueError("at least %d, not %d" % (minimum, number))
-        return number
-    parse.__name__ = "whole number"
-    return parse
+def number(minimum, whole=False):
+    """A finite number, at least ``minimum``; with ``whole``, a whole one, as an int."""
+    kind = "a whole number" if whole else "a number"
 
-
-def number(minimum):
-    """A number, at least ``minimum``."""
     def parse(value):
-        if isinstance(value, bool):
-            raise ValueError("a number, not %r" % (value,))
         try:
-            result = float(value)
-        except ValueError:
-            raise ValueError("a number, not %r" % (value,)) from None
+            if isinstance(value, bool) or whole and isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            result = int(value) if whole else float(value)
+        except (ValueError, OverflowError):
+            raise ValueError("%s, not %r" % (kind, value)) from None
         if not minimum <= result < float("inf"):
-            raise ValueError("at least %g, and finite, not %r" % (minimum, value))
+            raise ValueError("at least %s, and finite, not %r" % (minimum, value))
         return result
-    parse.__name__ = "number"
     return parse
 
 
@@ -130,9 +116,9 @@ def flag(value):
 OPTIONS = (
     Option("workload", "lin-kv", one_of(tuple(WORKLOADS)), "the workload (default lin-kv, as Maelstrom's)", flag="-w"),
     Option("bin", None, text, "the node executable"),
-    Option("node_count", None, whole(1), "nodes n0..n(N-1) (overrides --nodes)"),
+    Option("node_count", None, number(1, whole=True), "nodes n0..n(N-1) (overrides --nodes)"),
     Option("nodes", None, listed(), "explicit node ids, comma-separated (default n1,n2,n3,n4,n5)"),
-    Option("time_limit", 60, whole(0), "seconds of the main phase, a whole number as Maelstrom's (default 60)"),
+    Option("time_limit", 60, number(0, whole=True), "seconds of the main phase, a whole number as Maelstrom's (default 60)"),
     Option("rate", 5.0, number(0), "requests per second, all workers together (default 5; 0: none)"),
     Option("concurrency", "1n", concurrency, "workers: N, or Kn for K times the node count (default 1n)"),
     Option("latency", 0.0, number(0), "mean server-to-server latency, ms (default 0)"),
@@ -141,15 +127,17 @@ OPTIONS = (
     Option("nemesis_interval", 10.0, number(0), "mean seconds between nemesis operations (default 10)"),
     Option("availability", None, availability, "total, or the fraction of operations that must succeed"),
     Option("topology", "grid", one_of(TOPOLOGIES), "broadcast's topology (default grid)"),
-    Option("key_count", 10, whole(1), "keys in play at once, for the transactional workloads and kafka (10)"),
-    Option("max_txn_length", 4, whole(1), "most micro-operations in one transaction (4)"),
-    Option("max_writes_per_key", 16, whole(1), "writes to a key before a new one takes its place (16)"),
+    Option("key_count", 10, number(1, whole=True), "keys in play at once, for the transactional workloads and kafka (10)"),
+    Option("max_txn_length", 4, number(1, whole=True), "most micro-operations in one transaction (4)"),
+    Option("max_writes_per_key", 16, number(1, whole=True), "writes to a key before a new one takes its place (16)"),
+    Option("checker_budget", DEFAULT_BUDGET, number(1, whole=True),
+           "lin-kv's checker: search steps per key before its verdict is unknown (default %d)" % DEFAULT_BUDGET),
     Option("consistency_models", "strict-serializable", text, "the models the transactional checkers ask for"),
     Option("log_stderr", False, flag, "copy the nodes' stderr to ours"),
     Option("final_wait", 10.0, number(0), "seconds between the heal and the final reads (default 10, "
                                           "as Maelstrom's; tests shorten it)"),
     Option("store", "store", text, "where results go (default store/)"),
-    Option("seed", None, whole(-2 ** 63), "makes the generator, latencies and nemesis repeatable"),
+    Option("seed", None, number(-2 ** 63, whole=True), "makes the generator, latencies and nemesis repeatable"),
     Option("args", (), listed(), "arguments passed to the node", flag=None),
 )
 BY_NAME = {option.name: option for option in OPTIONS}
@@ -170,18 +158,19 @@ def resolve(**given):
     return options
 
 
-def add_arguments(parser):
-    """Add every option with a flag to the argparse ``parser``: values are taken as text and
-    parsed by ``resolve``; an option not given is left out, so its default is the one here."""
+def add_arguments(parser, only=None):
+    """Add every option with a flag (or those named in ``only``) to the argparse ``parser``:
+    values are taken as text and parsed by ``resolve``; an option not given is left out, so
+    its default is the one here."""
     for option in OPTIONS:
-        if option.flag is None:
+        if option.flag is None or only is not None and option.name not in only:
             continue
         spellings = [option.flag] + (["--workload"] if option.flag == "-w" else [])
         if option.parse is flag:
             parser.add_argument(*spellings, dest=option.name, action="store_true", default=None, help=option.help)
         else:
             parser.add_argument(*spellings, dest=option.name, default=None, help=option.help,
-                                required=option.name in ("bin",))
+                                required=option.name == "bin" and only is None)
 
 
 def given(namespace):

@@ -114,6 +114,16 @@ def test_the_nemesis_partitions_and_heals_and_is_in_the_history(tmp_path):
     assert all(e["event"] != "dropped" for e in dropped)  # echo nodes never talk to each other
 
 
+def test_a_seed_repeats_the_nemesis_whatever_order_the_workers_ran_in(tmp_path):
+    def partitions(seed):
+        result = run_test("echo", str(GNODE), node_count=5, time_limit=2, rate=300, concurrency=10,
+                          nemesis="partition", nemesis_interval=0.1, store=str(tmp_path / "store"), seed=seed)
+        history = [json.loads(line) for line in open(os.path.join(result.path, "history.jsonl"))]
+        return [e["value"] for e in history if e["process"] == "nemesis"][:6]
+    first = partitions(5)
+    assert len(first) == 6 and partitions(5) == first and partitions(6) != first
+
+
 def test_log_stderr_copies_each_nodes_stderr_named(tmp_path):
     done = cli("test", "-w", "echo", "--bin", str(GNODE), "--node-count", "2", "--time-limit", "1", "--log-stderr",
                "--", "--log-level", "debug", "--trace", cwd=tmp_path)
@@ -127,8 +137,9 @@ def test_every_command_of_the_readme_section_runs_as_printed_and_says_what_it_sa
     section = readme[readme.index("## A first multi-node test"):]
     block = section[section.index("```sh\n") + 6:]
     commands = [line for line in block[:block.index("```")].splitlines() if line.strip()]
-    assert len(commands) == 4
-    expected = [(0, "echo: valid"), (1, "unique-ids: INVALID"), (1, "broadcast: INVALID"), (1, "g-counter: INVALID")]
+    assert len(commands) == 6
+    expected = [(0, "echo: valid"), (1, "unique-ids: INVALID"), (1, "broadcast: INVALID"), (1, "g-counter: INVALID"),
+                (1, "lin-kv: INVALID"), (1, "lin-kv: INVALID")]
     for command, (status, words) in zip(commands, expected):
         argv = command.split()
         assert argv[0] == "gnode-cluster"
@@ -161,3 +172,42 @@ def test_the_docs_python_example_runs_as_printed(tmp_path):
     assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
     msgs_per_op, path = done.stdout.decode().split()
     assert float(msgs_per_op) > 0 and (tmp_path / path / "results.json").exists()
+
+
+# lin-kv and kafka: right nodes valid, each broken one invalid for its own reason
+
+def lin_kv_test(tmp_path, mode, **options):
+    return run_test("lin-kv", str(BROKEN / "lin_kv.py"), args=[mode], node_count=3, concurrency="2n", time_limit=4,
+                    rate=60, final_wait=0.5, seed=3, store=str(tmp_path / "store"), **options)
+
+
+def test_lin_kv_through_the_service_is_linearizable_even_under_partitions(tmp_path):
+    result = lin_kv_test(tmp_path, "proxy", nemesis="partition", nemesis_interval=1)
+    assert result.valid is True, result.results["why"]
+    assert result.results["workload"]["by_f"]["write"]["ok"] > 20  # a verdict on real work
+
+
+def test_lin_kv_with_a_dict_per_node_is_invalid_naming_the_stale_read(tmp_path):
+    result = lin_kv_test(tmp_path, "dict-per-node")
+    assert result.valid is False
+    assert "is not linearizable" in result.results["why"][0] and "cannot be linearized" in result.results["why"][0]
+
+
+def test_lin_kv_that_acknowledges_writes_before_they_are_kept_is_invalid_only_under_partitions(tmp_path):
+    assert lin_kv_test(tmp_path, "loses-writes").valid is True  # no partition: the forward always arrives
+    result = lin_kv_test(tmp_path, "loses-writes", nemesis="partition", nemesis_interval=1)
+    assert result.valid is False and "cannot be linearized" in result.results["why"][0]
+
+
+@pytest.mark.parametrize("mode, anomaly", [("log", None), ("duplicate-offset", "inconsistent-offsets"),
+                                           ("unpolled", "lost-write"), ("backwards", "nonmonotonic-poll")])
+def test_kafka_nodes_are_judged_by_jepsens_checker_each_for_its_own_fault(tmp_path, mode, anomaly):
+    done = cli("test", "-w", "kafka", "--bin", str(BROKEN / "kafka.py"), "--node-count", "1", "--concurrency", "2",
+               "--time-limit", "3", "--rate", "50", "--final-wait", "0.5", "--seed", "1", "--", mode, cwd=tmp_path)
+    results = json.loads((tmp_path / "store" / "latest" / "results.json").read_text())
+    if anomaly is None:
+        assert done.returncode == 0 and results["valid"] is True, done.stdout.decode()
+        assert results["workload"]["error_types"] == [] and results["operations"]["send"]["ok"] > 20
+    else:
+        assert done.returncode == 1 and anomaly in results["workload"]["bad_error_types"]
+        assert ("why: " in done.stdout.decode()) and anomaly in done.stdout.decode()

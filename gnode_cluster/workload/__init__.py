@@ -82,6 +82,15 @@ class Workload:
         self.options = options
         self.rng = rng
 
+    @classmethod
+    def for_checking(cls, options):
+        """The workload with ``options`` and no generator: enough to ``check`` a history
+        recorded elsewhere (``gnode-cluster check``); checks read only ``options`` and the
+        class's attributes."""
+        workload = cls.__new__(cls)
+        Workload.__init__(workload, options, None)
+        return workload
+
     def timeout(self):
         """Seconds a client waits for a reply."""
         return DEFAULT_TIMEOUT

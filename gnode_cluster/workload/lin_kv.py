@@ -95,7 +95,7 @@ class LinKV(Workload):
     def check(self, history):
         """Linearizable, key by key (check_independent's account), with the completions per
         function."""
-        return {**check_independent(history), "by_f": operation_counts(history)}
+        return {**check_independent(history, self.options["checker_budget"]), "by_f": operation_counts(history)}
 
 
 WORKLOAD = LinKV
