@@ -225,7 +225,7 @@ class _Worker:
         return raise_for_error(reply)
 
     def _failed(self, op, error):
-        """How an error or a timeout ends ``op`` (notes 3.4)."""
+        """How an error or a timeout ends ``op``, as Maelstrom's clients decide it."""
         workload = self.test.workload
         timeout = isinstance(error, RPCTimeout) and not error.answered
         described = "net-timeout" if timeout else {"code": error.code, "text": error.text}
