@@ -125,7 +125,7 @@ def summary(result):
     results = result.results
     verdict = "CRASHED" if "crashed" in results else {True: "valid", False: "INVALID", "unknown": "unknown"}[result.valid]
     lines = ["", "%s: %s" % (results["options"]["workload"], verdict)]
-    lines += ["  why: %s" % why for why in results["why"]]
+    lines += ["  why: %s" % why.replace("\n", "\n       ") for why in results["why"]]
     for f, counts in sorted(results["operations"].items()):
         lines.append("  %-24s ok %d  fail %d  info %d" % (f, counts["ok"], counts["fail"], counts["info"]))
     if results["latency_ms"]:

@@ -7,6 +7,7 @@ Values may come as the command line gives them (text) or as Python values (``rat
 ``nodes=["a", "b"]``); a bad one raises ValueError naming its flag.
 """
 from .cluster import node_names
+from .elle import parse_models
 from .linearizable import DEFAULT_BUDGET
 from .net import LATENCY_DISTS
 from .workload import WORKLOADS
@@ -131,8 +132,10 @@ OPTIONS = (
     Option("max_txn_length", 4, number(1, whole=True), "most micro-operations in one transaction (4)"),
     Option("max_writes_per_key", 16, number(1, whole=True), "writes to a key before a new one takes its place (16)"),
     Option("checker_budget", DEFAULT_BUDGET, number(1, whole=True),
-           "lin-kv's checker: search steps per key before its verdict is unknown (default %d)" % DEFAULT_BUDGET),
-    Option("consistency_models", "strict-serializable", text, "the models the transactional checkers ask for"),
+           "search steps of lin-kv's checker per key, and of the transactional checkers per cycle "
+           "component and anomaly, before that verdict is unknown (default %d)" % DEFAULT_BUDGET),
+    Option("consistency_models", "strict-serializable", parse_models,
+           "the models the transactional checkers ask for, comma-separated Elle names (default strict-serializable)"),
     Option("log_stderr", False, flag, "copy the nodes' stderr to ours"),
     Option("final_wait", 10.0, number(0), "seconds between the heal and the final reads (default 10, "
                                           "as Maelstrom's; tests shorten it)"),

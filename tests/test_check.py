@@ -88,3 +88,20 @@ def test_every_workload_can_check_a_history_without_its_generator():
     for name in WORKLOADS:  # lin-kv's generator alone would refuse these options (concurrency 5 < 2 x 5 nodes)
         verdict = workload_class(name).for_checking(resolve(workload=name)).check([])
         assert verdict["valid"] in (True, False, "unknown"), name
+
+
+def test_check_judges_a_maelstrom_txn_history_under_the_models_asked_for(tmp_path):
+    # Maelstrom's shape for txn-rw-register: micro-ops as [:r k v] and [:w k v] vectors
+    (tmp_path / "history.edn").write_text(
+        "{:type :invoke, :f :txn, :value [[:w 1 1]], :process 0, :time 1000000, :index 0}\n"
+        "{:type :fail, :f :txn, :value [[:w 1 1]], :process 0, :time 2000000, :index 1}\n"
+        "{:type :invoke, :f :txn, :value [[:r 1 nil]], :process 1, :time 3000000, :index 2}\n"
+        "{:type :ok, :f :txn, :value [[:r 1 1]], :process 1, :time 4000000, :index 3}\n")
+    done = check("-w", "txn-rw-register", "--consistency-models", "read-uncommitted", "history.edn", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+    done = check("-w", "txn-rw-register", "--consistency-models", "read-committed", "history.edn", cwd=tmp_path)
+    out = done.stdout.decode()
+    assert done.returncode == 1 and "found G1a (1)" in out and "which only process 0's fail txn" in out, out
+    done = check("-w", "txn-rw-register", "--consistency-models", "read-comitted", "history.edn", cwd=tmp_path)
+    assert done.returncode == 254 and b"--consistency-models: unknown consistency model(s) read-comitted" \
+        in done.stderr

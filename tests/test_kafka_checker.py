@@ -205,4 +205,3 @@ def test_the_kafka_workload_checks_with_it():
     h = History().send(0, "a", 1, 0).send(1, "a", 2, 0).poll(2, {"a": [[0, 1]]})
     result = Kafka(resolve(nodes=["n0"], concurrency=1), random.Random(0)).check(h.entries)
     assert result["valid"] is False and "inconsistent-offsets" in result["bad_error_types"]
-    assert not Kafka.checked_by_maelstrom_only

@@ -211,3 +211,33 @@ def test_kafka_nodes_are_judged_by_jepsens_checker_each_for_its_own_fault(tmp_pa
     else:
         assert done.returncode == 1 and anomaly in results["workload"]["bad_error_types"]
         assert ("why: " in done.stdout.decode()) and anomaly in done.stdout.decode()
+
+
+# txn-rw-register: the right node valid, each broken one invalid for its own reason, under the models asked for
+
+@pytest.mark.parametrize("mode, options, valid, anomaly", [
+    ("leader", dict(node_count=2), True, None),
+    ("aborted-reads", dict(node_count=1, consistency_models="read-committed"), False, "G1a"),
+    ("no-isolation", dict(node_count=2, latency=20), False, "lost-update"),
+    ("read-committed", dict(node_count=1, consistency_models="read-committed"), True, None),
+    ("read-committed", dict(node_count=1, consistency_models="serializable"), False, "G2-item"),
+])
+def test_txn_rw_register_nodes_are_judged_by_elle_under_the_models_asked_for(tmp_path, mode, options, valid, anomaly):
+    result = run_test("txn-rw-register", str(BROKEN / "txn_rw_register.py"), args=[mode], concurrency=4,
+                      time_limit=3, rate=100, seed=1, store=str(tmp_path / "store"), **options)
+    checked = result.results["workload"]
+    assert result.valid is valid, result.results["why"]
+    assert checked["txn_count"] > 100 and checked["consistency_models"] == [options.get("consistency_models",
+                                                                                       "strict-serializable")]
+    if anomaly is not None:
+        assert anomaly in checked["anomaly_types"], checked["anomaly_types"]
+        assert checked["not"] and not set(checked["not"]) & set(checked["strongest_possible"])
+
+
+@pytest.mark.parametrize("mode, valid", [("leader", True), ("read-committed", False)])
+def test_txn_list_append_is_judged_by_elle_too(tmp_path, mode, valid):
+    result = run_test("txn-list-append", str(BROKEN / "txn_rw_register.py"), args=[mode], node_count=1,
+                      concurrency=4, time_limit=3, rate=100, seed=1, store=str(tmp_path / "store"))
+    assert result.valid is valid, result.results["why"]
+    if not valid:  # deferred commits overwrite each other's lists: appends lost, and cycles, explained
+        assert "a contradiction!" in result.results["workload"]["why"]

@@ -17,7 +17,6 @@ start of the test), ``final`` (true for the final phase's operations), and on fa
 """
 import json
 
-from ..checker import operation_counts
 from ..protocol import is_integer
 
 DEFAULT_TIMEOUT = 5.0  # seconds a Maelstrom client waits for a reply
@@ -76,7 +75,6 @@ class Workload:
     idempotent = frozenset()  # functions whose timeouts and indefinite errors are fail, not info
     stats_exempt = frozenset()  # functions the stats checker does not require an ok of
     with_errors = True  # False: every error or timeout is info (g-set and the counters)
-    checked_by_maelstrom_only = False  # the consistency verdict is "unknown" here
 
     def __init__(self, options, rng):
         self.options = options
@@ -147,15 +145,6 @@ class Workload:
         """The workload's verdict: a dict with ``valid`` (True, False or "unknown") and what
         explains it; when invalid, ``why``, in words."""
         raise NotImplementedError
-
-
-def checked_by_maelstrom(workload, checker, history):
-    """The verdict of a workload whose consistency only Maelstrom's ``checker`` decides:
-    valid "unknown", why in words, and the completions per function."""
-    return {"valid": "unknown",
-            "why": "%s's consistency is checked by Maelstrom only (%s); gnode-cluster reports its statistics"
-                   % (workload, checker),
-            "by_f": operation_counts(history)}
 
 
 # The registry, name to module, as Maelstrom's core.clj maps names to workloads. Imported

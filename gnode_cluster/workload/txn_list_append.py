@@ -1,12 +1,16 @@
 """txn-list-append: transactions of reads and appends over lists (Maelstrom's
-workload/txn_list_append.clj, with Elle's transaction generator). Elle checks the history
-under Maelstrom only: here the verdict is "unknown", with statistics.
+workload/txn_list_append.clj, with Elle's transaction generator), checked by Elle's
+list-append checker as Maelstrom runs it (the inference below; the rest in
+gnode_cluster.elle).
 
 Also ``TxnGenerator``, the transaction stream txn-rw-register and kafka draw from too.
 """
+import collections
 import threading
 
-from . import SchemaError, Workload, _short, anything, array, checked_by_maelstrom
+from . import SchemaError, Workload, _short, anything, array
+from .. import elle
+from ..checker import operation_counts
 
 
 class TxnGenerator:
@@ -50,10 +54,8 @@ class TxnListAppend(Workload):
 
     name = "txn-list-append"
     reusable = True
-    checked_by_maelstrom_only = True
     write_f = "append"
     read_value = staticmethod(array)  # a list read: its elements, or null for a missing key
-    checker = "Elle's list-append checker"
 
     def __init__(self, options, rng):
         super().__init__(options, rng)
@@ -95,17 +97,208 @@ class TxnListAppend(Workload):
         return reply["txn"]
 
     def check(self, history):
-        """Unknown: Elle checks the transactions under Maelstrom. Reports completions, how many
-        transactions were invoked, and the micro-ops of the ok ones by function."""
-        result = checked_by_maelstrom(self.name, self.checker, history)
-        result["txn_count"] = sum(1 for entry in history if entry["type"] == "invoke")
-        ok_mops = {"r": 0, self.write_f: 0}
-        for entry in history:
-            if entry["type"] == "ok":
-                for mop in entry["value"] or ():
-                    ok_mops[mop[0]] = ok_mops.get(mop[0], 0) + 1
-        result["ok_mops"] = ok_mops
-        return result
+        """Elle's list-append checker, as Maelstrom runs it, under --consistency-models."""
+        return {**elle.result(analyse(history), self.options["consistency_models"],
+                            budget=self.options["checker_budget"]),
+                "by_f": operation_counts(history)}
+
+
+# ---------------------------------------------------------------- the checker: Elle's list_append.clj
+
+INIT = object()  # the state before any append: an empty list
+
+
+def analyse(history):
+    """Elle's list-append inference over ``history``: the anomalies it finds directly and the
+    ww, wr and rw dependencies it derives from each key's version order, which every read
+    encodes (a read of [1, 3] says 1 was appended, then 3)."""
+    every, possible, _ = elle.transactions(history)
+    anomalies = {}
+    internal, future = _internal_cases(possible)
+    for name, cases in (("internal", internal), ("future-read", future), ("G1a", _g1a_cases(every)),
+                        ("G1b", _g1b_cases(every)), ("duplicate-elements", _duplicates(possible)),
+                        ("lost-update", elle.lost_update_cases(possible, "append"))):
+        if cases:
+            anomalies[name] = cases
+    orders = _sorted_values(possible)
+    incompatible = _incompatible_orders(orders)
+    if incompatible:
+        anomalies["incompatible-order"] = incompatible
+    dirty = _dirty_updates(_append_index(_sorted_values(every)), every)
+    if dirty:
+        anomalies["dirty-update"] = dirty
+    return elle.Analysis(possible, _graph(possible, _append_index(orders)), anomalies)
+
+
+def _reads(txns, only_ok=True):
+    for txn in txns:
+        if only_ok and txn.type != "ok":
+            continue
+        for f, k, v in txn.mops:
+            if f == "r":
+                yield txn, k, v
+
+
+def _g1a_cases(txns):
+    failed = elle.failed_writes(txns, "append")
+    return [{"why": "%s read key %s as %s, with %s, which %s appended and then failed"
+                    % (txn.describe(), elle.show(k), elle.show(v), elle.show(e), failed[k][e].describe())}
+            for txn, k, v in _reads(txns) if v and k in failed for e in v if e in failed[k]]
+
+
+def _g1b_cases(txns):
+    intermediate = elle.intermediate_writes(txns, "append")
+    return [{"why": "%s read key %s as %s, ending in %s, which %s appended before another append of its own"
+                    % (txn.describe(), elle.show(k), elle.show(v), elle.show(v[-1]), intermediate[k][v[-1]].describe())}
+            for txn, k, v in _reads(txns) if v and v[-1] in intermediate.get(k, {})
+            and intermediate[k][v[-1]] is not txn]
+
+
+def _internal_cases(txns):
+    """Reads inconsistent with the transaction's own earlier reads and appends (internal),
+    and reads of an element the transaction appends only later (future-read)."""
+    internal, future = [], []
+    for txn in txns:
+        if txn.type != "ok":
+            continue
+        state, read_elements = {}, {}  # state: key -> (whether its prefix is known, its elements)
+        for f, k, v in txn.mops:
+            if f == "append":
+                if v in read_elements.get(k, ()):
+                    future.append({"why": "%s read %s in key %s before appending it itself"
+                                          % (txn.describe(), elle.show(v), elle.show(k))})
+                known, elements = state.get(k, (False, ()))
+                state[k] = (known, elements + (v,))
+                continue
+            v = tuple(v or ())
+            read_elements.setdefault(k, set()).update(v)
+            if k in state:
+                known, expected = state[k]
+                if known and expected != v or not known and (len(v) < len(expected)
+                                                             or v[len(v) - len(expected):] != expected):
+                    internal.append({"why": "%s read key %s as %s, where its own earlier micro-ops say %s"
+                                            % (txn.describe(), elle.show(k), elle.show(v),
+                                               elle.show(expected) if known else
+                                               "[..., %s]" % elle.show(expected)[1:-1])})
+                    break
+            state[k] = (True, v)
+    return internal, future
+
+
+def _duplicates(txns):
+    cases = []
+    for txn, k, v in _reads(txns, only_ok=False):
+        if v:
+            counts = collections.Counter(v)
+            twice = sorted((e for e, n in counts.items() if n > 1), key=repr)
+            if twice:
+                cases.append({"why": "%s read key %s as %s, with %s more than once"
+                                     % (txn.describe(), elle.show(k), elle.show(v), elle.show(twice))})
+    return cases
+
+
+def _sorted_values(txns):
+    """{key: every distinct non-empty list read, shortest first}; a key never read but
+    appended exactly once reads as [[that element]]."""
+    values, appends = collections.defaultdict(set), collections.defaultdict(list)
+    for txn in txns:
+        for f, k, v in txn.mops:
+            if f == "r" and v:
+                values[k].add(tuple(v))
+            elif f == "append":
+                appends[k].append(v)
+    for k, elements in appends.items():
+        if len(elements) == 1:  # as in Elle, this stands for whatever was read of the key
+            values[k] = {(elements[0],)}
+    return {k: sorted(vs, key=len) for k, vs in values.items()}
+
+
+def _incompatible_orders(orders):
+    cases = []
+    for k, values in orders.items():
+        for shorter, longer in zip(values, values[1:]):
+            if longer[:len(shorter)] != shorter:
+                cases.append({"why": "key %s was read as %s and as %s: neither is a prefix of the other, so no "
+                                     "order of appends explains both" % (elle.show(k), elle.show(shorter),
+                                                                         elle.show(longer))})
+                break
+    return cases
+
+
+def _append_index(orders):
+    """{key: (the elements in version order, {element: its place})}, from the longest read."""
+    index = {}
+    for k, values in orders.items():
+        elements = list(dict.fromkeys(values[-1]))
+        index[k] = (elements, {e: i for i, e in enumerate(elements)})
+    return index
+
+
+def _write_index(txns):
+    written = collections.defaultdict(dict)
+    for txn in txns:
+        for f, k, v in txn.mops:
+            if f == "append":
+                written[k][v] = txn
+    return written
+
+
+def _dirty_updates(index, txns):
+    """A failed transaction's append followed, in a key's version order, by a committed
+    transaction's (indeterminate ones in between are passed over)."""
+    writers, cases = _write_index(txns), []
+    for k, (elements, _) in index.items():
+        last, seen = None, []
+        for e in elements:
+            writer = writers.get(k, {}).get(e)
+            if writer is None:
+                continue
+            seen.append(e)
+            if writer.type == "info" or writer.type == "fail" and last is not None and last.type == "fail":
+                continue
+            if writer.type == "ok" and last is not None and last.type == "fail":
+                cases.append({"why": "key %s holds %s: %s's append failed, and yet %s's, after it, committed"
+                                     % (elle.show(k), elle.show(seen), last.describe(), writer.describe())})
+            last, seen = writer, [e]
+    return cases
+
+
+def _previous_element(index, k, v):
+    """The element appended just before ``v`` to ``k`` (INIT if none), or, for an element no
+    read shows, the last element known."""
+    elements, places = index.get(k, ([], {}))
+    if v in places:
+        return elements[places[v] - 1] if places[v] > 0 else INIT
+    return elements[-1] if elements else INIT
+
+
+def _graph(txns, index):
+    writers = _write_index(txns)
+    readers = collections.defaultdict(lambda: collections.defaultdict(list))
+    for txn, k, v in _reads(txns, only_ok=False):
+        if not (txn.type == "info" and v is None):
+            readers[k][v[-1] if v else INIT].append(txn)
+    graph = elle.Graph()
+    for txn in txns:
+        for f, k, v in txn.mops:
+            if f == "r":
+                if v and v[-1] in writers.get(k, {}):
+                    graph.link(writers[k][v[-1]].index, txn.index, elle.WR,
+                               "{b} observed {a}'s append of %s to key %s" % (elle.show(v[-1]), elle.show(k)))
+                continue
+            before = _previous_element(index, k, v)
+            if before is not INIT and before in writers.get(k, {}):
+                graph.link(writers[k][before].index, txn.index, elle.WW,
+                           "{b} appended %s after {a} appended %s to key %s"
+                           % (elle.show(v), elle.show(before), elle.show(k)))
+            for reader in readers[k].get(before, ()):
+                if before is INIT:
+                    why = "{a} observed the initial (empty) state of key %s, which {b} created by appending %s" \
+                          % (elle.show(k), elle.show(v))
+                else:
+                    why = "{a} did not observe {b}'s append of %s to key %s" % (elle.show(v), elle.show(k))
+                graph.link(reader.index, txn.index, elle.RW, why)
+    return graph
 
 
 WORKLOAD = TxnListAppend
