@@ -253,16 +253,20 @@ def show(value):
 
 def transactions(history):
     """The history's ``txn`` operations as Txns, in completion order (an invocation never
-    completed last): (every one, the ok and info ones, the failed ones)."""
+    completed last): (every one, the ok and info ones, the failed ones). A completion with
+    no invocation before it (Elle's own test histories) stands for an operation invoked
+    where it completed."""
     pending, done = {}, []
     for position, entry in enumerate(history):
-        if entry.get("process") == "nemesis" or entry.get("f") != "txn":
+        if entry.get("process") == "nemesis" or entry.get("f", "txn") != "txn":
             continue
         if entry["type"] == "invoke":
             pending[entry["process"]] = (entry, position)
         elif entry["process"] in pending:
             invoke, invoked_at = pending.pop(entry["process"])
             done.append((invoke, entry, invoked_at, position))
+        else:
+            done.append((entry, entry, position, position))
     done += [(invoke, None, invoked_at, len(history)) for invoke, invoked_at in pending.values()]
     txns = [Txn(index, *pair) for index, pair in enumerate(done)]
     return txns, [t for t in txns if t.type != "fail"], [t for t in txns if t.type == "fail"]
@@ -320,10 +324,12 @@ class Graph:
     def __init__(self):
         self.out = collections.defaultdict(dict)
         self.why = {}
+        self.rels = 0  # every relationship some edge has
 
     def link(self, a, b, rel, why=None):
         if a == b:
             return
+        self.rels |= rel
         edges = self.out[a]
         edges[b] = edges.get(b, 0) | rel
         if why is not None:
@@ -487,7 +493,7 @@ def cycle_anomalies(graph, txns, wanted, budget=SEARCH_BUDGET):
     components show it}; a search past ``budget`` gives a ``cycle-search-timeout`` case."""
     found, counts = collections.defaultdict(list), collections.Counter()
     by_index = {txn.index: txn for txn in txns}
-    specs = [spec for spec in CYCLE_SPECS if spec[0] in wanted]
+    specs = [spec for spec in CYCLE_SPECS if spec[0] in wanted and all(graph.rels & rel for rel in spec[3])]
     for component in components(graph, [t.index for t in txns]):
         redundant = set()
         for spec in specs:
@@ -547,50 +553,56 @@ class Analysis:
         self.txns, self.graph, self.anomalies = txns, graph, anomalies
 
 
-def result(analysis, models, budget=SEARCH_BUDGET, unknown_is_invalid=False):
-    """Elle's result for ``analysis`` under ``models``: ``valid``, the reportable
+def result(analysis, models, budget=SEARCH_BUDGET, unknown_is_invalid=False, anomalies=()):
+    """Elle's result for ``analysis`` under ``models`` (and the further ``anomalies`` asked
+    for, with those that imply them, as Elle's :anomalies option): ``valid``, the reportable
     ``anomaly_types`` and ``anomalies`` (cases, explained), the ``not``/``also_not`` boundary,
     the ``strongest_possible`` models, and ``why`` in words. ``unknown_is_invalid``: Maelstrom's
     txn-rw-register, whose verdict is false for any reportable anomaly but a search timeout."""
-    prohibited = prohibited_anomalies(models)
+    prohibited = prohibited_anomalies(models) | _reach(anomalies, _IMPLYING)
     graph, txns = analysis.graph, analysis.txns
+    empty = not graph.out  # before the orders below: no dependency between any two transactions
     # the orders Elle adds when the models need them (real time covers each process's order)
     if any(a.endswith("-realtime") for a in prohibited):
         add_realtime_edges(graph, txns)
     elif any(a.endswith("-process") for a in prohibited):
         add_process_edges(graph, txns)
-    anomalies = dict(analysis.anomalies)
-    if not any(t.type == "ok" for t in txns):
-        anomalies["empty-transaction-graph"] = [{"why": "no transaction committed"}]
-    wanted = prohibited & CYCLE_TYPES
-    cycles, counts = cycle_anomalies(graph, txns, wanted, budget)
-    anomalies.update(cycles)
-    counts.update({name: len(cases) for name, cases in anomalies.items() if name not in cycles})
+    found_anomalies = dict(analysis.anomalies)
+    if empty:
+        found_anomalies["empty-transaction-graph"] = [{"why": "no transaction depends on another: there is "
+                                                              "nothing to order"}]
+    # Every kind of cycle is searched, as Elle does, reported or not: the boundary takes them all.
+    cycles, counts = cycle_anomalies(graph, txns, CYCLE_TYPES, budget)
+    found_anomalies.update(cycles)
+    counts.update({name: len(cases) for name, cases in found_anomalies.items() if name not in cycles})
     unknown_types = {"empty-transaction-graph", "cycle-search-timeout"}
-    reportable = {name: cases for name, cases in anomalies.items() if name in prohibited or name in unknown_types}
+    reportable = {name: cases for name, cases in found_anomalies.items()
+                  if name in prohibited or name in unknown_types}
     bad = [name for name in reportable if name in prohibited]
-    if not reportable:
+    if not reportable:  # the boundary still says what the anomalies not asked about rule out
         return {"valid": True, "consistency_models": list(models), "anomaly_types": [], "txn_count": len(txns),
-                **boundary([])}
+                **boundary(list(found_anomalies))}
     valid = False if bad else "unknown"
     if unknown_is_invalid and any(name != "cycle-search-timeout" for name in reportable):
         valid = False
     found = {"valid": valid, "consistency_models": list(models), "anomaly_types": sorted(reportable),
              "anomaly_counts": {name: counts[name] for name in sorted(reportable)},
              "anomalies": {name: cases[:CASES_SHOWN] for name, cases in reportable.items()},
-             "txn_count": len(txns), **boundary(list(anomalies))}
-    found["why"] = _why(found)
+             "txn_count": len(txns), **boundary(list(found_anomalies))}
+    found["why"] = _why(found, bad)
     return found
 
 
-def _why(found):
+def _why(found, bad):
     types = found["anomaly_types"]
     counts = ["%s (%d)" % (name, found["anomaly_counts"][name]) for name in types]
     text = "Elle's checks found %s" % _and(counts)
     if found["not"]:
         text += ", which rule%s out %s and every model stronger" % ("" if len(types) > 1 else "s", _and(found["not"]))
-    if found["valid"] is False:
+    if bad:
         text += ": the history is not %s, as --consistency-models asks" % " or ".join(found["consistency_models"])
+    elif found["valid"] is False:
+        text += ": Maelstrom's txn-rw-register fails a test on any anomaly it reports"
     else:
         text += ": the verdict is unknown"
     first = next(name for name in [spec[0] for spec in CYCLE_SPECS] + types if name in types)  # the gravest

@@ -96,7 +96,11 @@ def test_check_judges_a_maelstrom_txn_history_under_the_models_asked_for(tmp_pat
         "{:type :invoke, :f :txn, :value [[:w 1 1]], :process 0, :time 1000000, :index 0}\n"
         "{:type :fail, :f :txn, :value [[:w 1 1]], :process 0, :time 2000000, :index 1}\n"
         "{:type :invoke, :f :txn, :value [[:r 1 nil]], :process 1, :time 3000000, :index 2}\n"
-        "{:type :ok, :f :txn, :value [[:r 1 1]], :process 1, :time 4000000, :index 3}\n")
+        "{:type :ok, :f :txn, :value [[:r 1 1]], :process 1, :time 4000000, :index 3}\n"
+        "{:type :invoke, :f :txn, :value [[:w 2 1]], :process 0, :time 5000000, :index 4}\n"
+        "{:type :ok, :f :txn, :value [[:w 2 1]], :process 0, :time 6000000, :index 5}\n"
+        "{:type :invoke, :f :txn, :value [[:r 2 nil]], :process 1, :time 7000000, :index 6}\n"
+        "{:type :ok, :f :txn, :value [[:r 2 1]], :process 1, :time 8000000, :index 7}\n")
     done = check("-w", "txn-rw-register", "--consistency-models", "read-uncommitted", "history.edn", cwd=tmp_path)
     assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
     done = check("-w", "txn-rw-register", "--consistency-models", "read-committed", "history.edn", cwd=tmp_path)

@@ -155,13 +155,14 @@ def test_g_single_realtime_only_for_strict_serializable():
 def test_g1a_g1b_internal_and_duplicates():
     aborted = ops((0, [["append", "x", 1]], "fail", [["append", "x", 1]]),
                   (1, [["r", "x", None]], "ok", [["r", "x", [1]]]))
-    assert la(aborted, ["read-committed"])["anomaly_types"] == ["G1a"]
+    assert la(aborted, ["read-committed"])["anomaly_types"] == ["G1a", "empty-transaction-graph"]  # as Elle's
     intermediate = ops((0, [["append", "x", 1], ["append", "x", 2]], "ok", [["append", "x", 1], ["append", "x", 2]]),
                        (1, [["r", "x", None]], "ok", [["r", "x", [1]]]))
     assert "G1b" in la(intermediate, ["read-committed"])["anomaly_types"]
     internal = ops((0, [["append", "x", 3], ["r", "x", None]], "ok", [["append", "x", 3], ["r", "x", [1, 2]]]))
     result = la(internal, ["serializable"])
-    assert result["anomaly_types"] == ["internal"] and "[..., 3]" in result["anomalies"]["internal"][0]["why"]
+    assert result["anomaly_types"] == ["empty-transaction-graph", "internal"]  # one transaction: nothing to order
+    assert "[..., 3]" in result["anomalies"]["internal"][0]["why"]
     twice = ops((0, [["append", "x", 1]], "ok", [["append", "x", 1]]),
                 (1, [["r", "x", None]], "ok", [["r", "x", [1, 1]]]))
     assert "duplicate-elements" in la(twice, ["read-uncommitted"])["anomaly_types"]
@@ -203,12 +204,12 @@ def test_rw_register_lost_update_is_g2_item_and_allowed_by_read_committed():
 
 def test_rw_register_g1a_g1b_and_internal():
     aborted = ops((0, [["w", "x", 1]], "fail", [["w", "x", 1]]), (1, [["r", "x", None]], "ok", [["r", "x", 1]]))
-    assert rw(aborted, ["read-committed"])["anomaly_types"] == ["G1a"]
+    assert rw(aborted, ["read-committed"])["anomaly_types"] == ["G1a", "empty-transaction-graph"]
     intermediate = ops((0, [["w", "x", 1], ["w", "x", 2]], "ok", [["w", "x", 1], ["w", "x", 2]]),
                        (1, [["r", "x", None]], "ok", [["r", "x", 1]]))
-    assert rw(intermediate, ["read-committed"])["anomaly_types"] == ["G1b"]
+    assert rw(intermediate, ["read-committed"])["anomaly_types"] == ["G1b", "empty-transaction-graph"]
     internal = ops((0, [["w", "x", 1], ["r", "x", None]], "ok", [["w", "x", 1], ["r", "x", 2]]))
-    assert rw(internal, ["serializable"])["anomaly_types"] == ["internal"]
+    assert rw(internal, ["serializable"])["anomaly_types"] == ["empty-transaction-graph", "internal"]
 
 
 def test_rw_register_g1c_through_writes_read():
@@ -225,3 +226,189 @@ def test_a_cycle_search_past_its_budget_is_unknown_never_a_pass():
     result = elle.result(txn_list_append.analyse(history), ["read-committed"], budget=1)
     assert result["valid"] == "unknown" and result["anomaly_types"] == ["cycle-search-timeout"]
     assert "gave up after 1 steps" in result["why"]
+
+
+# -- Elle's own list-append checker cases (list_append_test.clj), in its notation:
+# "ax1ry12" is a transaction appending 1 to x, then reading y as [1, 2]
+
+def elle_op(text, kind="ok", process=0):
+    mops, f, k = [], None, None
+    for c in text:
+        if c in "ar":
+            f = "append" if c == "a" else "r"
+            mops.append([f, None, None])
+        elif c in "xyztu":
+            mops[-1][1] = c
+        else:
+            mops[-1][2] = int(c) if f == "append" else (mops[-1][2] or []) + [int(c)]
+    return {"process": process, "type": kind, "f": "txn", "value": mops}
+
+
+def pair(completion):
+    invoke = dict(completion, type="invoke", value=[[f, k, None] if f == "r" else [f, k, v]
+                                                     for f, k, v in completion["value"]])
+    return [invoke, completion]
+
+
+def elle_check(history, models=(), anomalies=()):
+    found = elle.result(txn_list_append.analyse(history), list(models), anomalies=list(anomalies))
+    return found["valid"], found["anomaly_types"], found["not"]
+
+
+def cycle_steps(history, models=(), anomalies=()):
+    found = elle.result(txn_list_append.analyse(history), list(models), anomalies=list(anomalies))
+    return {(s["type"]) for case in found["anomalies"][found["anomaly_types"][0]] for s in case["steps"]}
+
+
+def test_elles_g0_case():
+    history = [elle_op("ax1ay1"), elle_op("ax2ay2"), elle_op("rx12ry21")]
+    assert elle_check(history, anomalies=["G0"]) == (False, ["G0"], ["read-uncommitted"])
+    assert elle_check(history, anomalies=["G1"]) == (False, ["G0"], ["read-uncommitted"])
+    assert elle_check(history, anomalies=["G2"])[0] is True  # G2 does not include G0
+    assert cycle_steps(history, anomalies=["G0"]) == {"ww"}
+
+
+def test_elles_g1a_case():
+    history = [{"process": 0, "type": "fail", "f": "txn", "value": [["append", "x", 1]]}, elle_op("rx1")]
+    assert elle_check(history, ["read-uncommitted"]) == ("unknown", ["empty-transaction-graph"], ["read-committed"])
+    assert elle_check(history, ["read-committed"]) == (False, ["G1a", "empty-transaction-graph"], ["read-committed"])
+    assert elle_check(history, anomalies=["G2"]) == ("unknown", ["empty-transaction-graph"], ["read-committed"])
+    assert elle_check(history, ["repeatable-read"]) == (False, ["G1a", "empty-transaction-graph"],
+                                                        ["read-committed"])
+
+
+def test_elles_g1b_case():
+    history = pair(elle_op("ax1ax2")) + pair(elle_op("rx1"))
+    assert elle_check(history, anomalies=["G0"])[0] is True
+    assert elle_check(history, anomalies=["G1"]) == (False, ["G1b"], ["read-committed"])
+    assert elle_check(history, anomalies=["G2"]) == (False, ["G-single-item"], ["read-committed"])
+    assert elle_check(history, ["strict-serializable"]) == (False, ["G-single-item", "G1b"], ["read-committed"])
+    assert cycle_steps(history, ["strict-serializable"]) == {"rw", "wr"}
+
+
+def test_elles_g1c_case():
+    history = [elle_op("ax1ry1"), elle_op("ax2ay1"), elle_op("rx12ry1")]
+    assert elle_check(history, anomalies=["G0"])[0] is True
+    assert elle_check(history, anomalies=["G1"]) == (False, ["G1c"], ["read-committed"])
+    assert elle_check(history, anomalies=["G2"])[0] is True
+    assert cycle_steps(history, anomalies=["G1"]) == {"wr", "ww"}
+
+
+def test_elles_g_single_case():
+    history = [elle_op("ax1ay1"), elle_op("ax2ry"), elle_op("rx12")]
+    assert elle_check(history, anomalies=["G0"])[0] is True and elle_check(history, anomalies=["G1"])[0] is True
+    for asked in (["G-single"], ["G2"]):
+        assert elle_check(history, anomalies=asked) == (False, ["G-single-item"], ["consistent-view",
+                                                                                   "repeatable-read"])
+    assert cycle_steps(history, anomalies=["G2"]) == {"rw", "ww"}
+
+
+def test_elles_g2_case():
+    history = [elle_op("ax1ry"), elle_op("ay1rx")]
+    for models, anomalies in (((), ["G0"]), ((), ["G1"]), (["read-committed"], ())):
+        assert elle_check(history, models, anomalies)[0] is True
+    for models, anomalies in (((), ["G2"]), (["serializable"], ()), (["repeatable-read"], ())):
+        assert elle_check(history, models, anomalies) == (False, ["G2-item"], ["repeatable-read"])
+    assert cycle_steps(history, anomalies=["G2"]) == {"rw"}
+
+
+def indexed(*specs):
+    """(process, type, [mops]) entries in order, as Elle's hand-built histories."""
+    return [{"process": p, "type": kind, "f": "txn", "value": [list(m) for m in mops]} for p, kind, mops in specs]
+
+
+def test_elles_strong_si_violation_is_only_for_strict_serializability():
+    history = indexed((0, "invoke", [["append", "x", 1]]), (0, "ok", [["append", "x", 1]]),
+                      (1, "invoke", [["append", "x", 2]]), (1, "ok", [["append", "x", 2]]),
+                      (2, "invoke", [["r", "x", None]]), (2, "ok", [["r", "x", [1]]]),
+                      (3, "invoke", [["r", "x", None]]), (3, "ok", [["r", "x", [1, 2]]]))
+    assert elle_check(history, anomalies=["G2"])[0] is True and elle_check(history, ["serializable"])[0] is True
+    assert elle_check(history, ["strict-serializable"]) == (False, ["G-single-item-realtime"],
+                                                            ["strong-snapshot-isolation"])
+    assert cycle_steps(history, ["strict-serializable"]) == {"rw", "realtime"}
+
+
+def test_elles_strong_session_si_violation_needs_process_order():
+    history = indexed((0, "invoke", [["append", "x", 1]]), (0, "ok", [["append", "x", 1]]),
+                      (1, "invoke", [["append", "x", 2]]), (1, "ok", [["append", "x", 2]]),
+                      (1, "invoke", [["r", "x", None]]), (1, "ok", [["r", "x", [1]]]),
+                      (2, "invoke", [["r", "x", None]]), (2, "ok", [["r", "x", [1, 2]]]))
+    assert elle_check(history, ["serializable"])[0] is True
+    assert elle_check(history, ["strong-session-snapshot-isolation"]) == (
+        False, ["G-single-item-process"], ["strong-session-snapshot-isolation"])
+
+
+def test_elles_g_nonadjacent_process_case():
+    history = indexed((0, "invoke", [["r", "x", None], ["r", "z", None]]), (0, "ok", [["r", "x", None], ["r", "z", [1]]]),
+                      (1, "invoke", [["append", "x", 1]]), (1, "ok", [["append", "x", 1]]),
+                      (1, "invoke", [["r", "z", None]]), (1, "ok", [["r", "z", None]]),
+                      (2, "invoke", [["append", "z", 1]]), (2, "ok", [["append", "z", 1]]))
+    assert elle_check(history, ["serializable"])[0] is True
+    assert elle_check(history, ["strong-session-snapshot-isolation"]) == (
+        False, ["G-nonadjacent-item-process"], ["strong-session-snapshot-isolation"])
+    found = elle.result(txn_list_append.analyse(history), ["strong-session-snapshot-isolation"])
+    assert sorted(s["type"] for s in found["anomalies"]["G-nonadjacent-item-process"][0]["steps"]) == \
+        ["process", "rw", "rw", "wr"]
+
+
+def test_elles_contradictory_read_orders_case():
+    history = [elle_op("ax1ry1"), elle_op("ax2"), elle_op("ax3ay1"), elle_op("rx13"), elle_op("rx123")]
+    assert elle_check(history, anomalies=["G1"]) == (False, ["G1c", "incompatible-order"], ["read-committed"])
+    assert cycle_steps(history, anomalies=["G1"]) == {"wr", "ww"}
+
+
+def test_elles_dirty_update_cases():
+    none = [elle_op("ax1", "fail")]
+    assert elle_check(none, anomalies=["dirty-update"]) == ("unknown", ["empty-transaction-graph"], [])
+    direct = [elle_op("ax1", "fail", 0), elle_op("ax2", "ok", 1), elle_op("rx12", "ok", 2)]
+    assert elle_check(direct, anomalies=["dirty-update"]) == (False, ["dirty-update"], ["read-committed"])
+    indirect = [elle_op("ax1", "fail", 0), elle_op("ax2", "info", 1), elle_op("ax3", "ok", 2), elle_op("rx123", "ok", 3)]
+    found = elle.result(txn_list_append.analyse(indirect), [], anomalies=["dirty-update"])
+    assert (found["valid"], found["anomaly_types"], found["not"]) == (False, ["dirty-update"], ["read-committed"])
+    assert "key \"x\" holds [1, 2, 3]" in found["anomalies"]["dirty-update"][0]["why"]
+
+
+def test_elles_duplicated_elements_and_internal_cases():
+    duplicated = [elle_op("ax1ry1"), elle_op("ax2ay1"), elle_op("rx121")]
+    assert elle_check(duplicated, ["read-committed"]) == (False, ["G1c", "duplicate-elements"], ["read-uncommitted"])
+    internal = [elle_op("ax1ax2ax4"), elle_op("ax3rx1234")]
+    assert elle_check(internal, anomalies=["internal"]) == (False, ["internal"], ["read-uncommitted"])
+
+
+# -- Elle's own rw-register checker cases (rw_register_test.clj) that hold under Maelstrom's options
+
+def rw_op(text, kind="ok", process=0):
+    mops = []
+    for c in text:
+        if c in "rw":
+            mops.append([c, None, None])
+        elif c in "xyz":
+            mops[-1][1] = c
+        else:
+            mops[-1][2] = int(c)
+    return {"process": process, "type": kind, "f": "txn", "value": mops}
+
+
+def rw_check(history, models=(), anomalies=()):
+    found = elle.result(txn_rw_register.analyse(history), list(models), anomalies=list(anomalies))
+    return found["valid"], found["anomaly_types"], found["not"]
+
+
+def test_elles_rw_register_g0_needs_an_order_it_cannot_see():
+    history = pair(rw_op("wx1wy2", process=0)) + pair(rw_op("wx2wy1", process=1))
+    assert rw_check(history, anomalies=["G0"]) == ("unknown", ["empty-transaction-graph"], [])
+
+
+def test_elles_rw_register_g1a_g1b_and_g1c_cases():
+    aborted = [rw_op("rx1"), rw_op("wx1", "fail")]
+    assert rw_check(aborted, anomalies=["G1"]) == (False, ["G1a", "empty-transaction-graph"], ["read-committed"])
+    intermediate = [rw_op("wx1wx2"), rw_op("rx1")]
+    assert rw_check(intermediate, anomalies=["G0"]) == ("unknown", ["empty-transaction-graph"], ["read-committed"])
+    for models, anomalies in (((), ["G1"]), (["repeatable-read"], ())):
+        assert rw_check(intermediate, models, anomalies) == (False, ["G1b", "empty-transaction-graph"],
+                                                             ["read-committed"])
+    circular = [rw_op("wx1ry1"), rw_op("wy1rx1")]
+    for models, anomalies in (((), ["G0"]), (["read-uncommitted"], ()), ((), ["G2"])):
+        assert rw_check(circular, models, anomalies)[0] is True
+    for models, anomalies in (((), ["G1"]), (["read-committed"], ()), (["serializable"], ())):
+        assert rw_check(circular, models, anomalies) == (False, ["G1c"], ["read-committed"])

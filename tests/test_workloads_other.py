@@ -198,15 +198,18 @@ def test_txn_rw_register_writes_w_and_reads_any_value():
 @pytest.mark.parametrize("cls", [TxnListAppend, TxnRWRegister])
 def test_txn_workloads_check_with_elle_under_the_models_asked_for(cls):
     write = "append" if cls is TxnListAppend else "w"
+    read = [1] if cls is TxnListAppend else 1  # what a read of key 1 sees after the first write
     history = [{"process": 0, "type": "invoke", "f": "txn", "value": [["r", 1, None], [write, 1, 1]]},
                {"process": 0, "type": "ok", "f": "txn", "value": [["r", 1, None], [write, 1, 1]]},
                {"process": 1, "type": "invoke", "f": "txn", "value": [[write, 2, 1]]},
-               {"process": 1, "type": "fail", "f": "txn", "value": [[write, 2, 1]], "error": [30, "conflict"]}]
+               {"process": 1, "type": "fail", "f": "txn", "value": [[write, 2, 1]], "error": [30, "conflict"]},
+               {"process": 2, "type": "invoke", "f": "txn", "value": [["r", 1, None]]},
+               {"process": 2, "type": "ok", "f": "txn", "value": [["r", 1, read]]}]
     result = make(cls).check(history)
     assert result["valid"] is True and result["consistency_models"] == ["strict-serializable"]
-    assert result["txn_count"] == 1 and result["by_f"] == {"txn": {"ok": 1, "fail": 1, "info": 0}}
-    aborted_read = history + [{"process": 2, "type": "invoke", "f": "txn", "value": [["r", 2, None]]},
-                              {"process": 2, "type": "ok", "f": "txn", "value": [["r", 2, [1] if write == "append" else 1]]}]
+    assert result["txn_count"] == 2 and result["by_f"] == {"txn": {"ok": 2, "fail": 1, "info": 0}}
+    aborted_read = history + [{"process": 3, "type": "invoke", "f": "txn", "value": [["r", 2, None]]},
+                              {"process": 3, "type": "ok", "f": "txn", "value": [["r", 2, [1] if write == "append" else 1]]}]
     result = make(cls, consistency_models="read-uncommitted").check(aborted_read)
     assert result["valid"] is True  # read uncommitted allows an aborted read
     result = make(cls, consistency_models="read-committed").check(aborted_read)
