@@ -57,6 +57,7 @@ class _Test:
         self._started = 0.0
         self.crash = None
         self._schedule = None  # the nemesis's, once it runs
+        self.processes = {}  # worker index -> its current process id, kept from one phase to the next
 
     # -- the run
 
@@ -118,21 +119,25 @@ class _Test:
 
     def _worker(self, index):
         worker = _Worker(self, index)
-        while not self._stop.is_set():
-            at = self._pace()
-            if at >= self._main_ends:
-                return
-            delay = at - time.monotonic()
-            if delay > 0 and self._stop.wait(delay):
-                return
-            worker.run(self.workload.next_op(index))
-        worker.close()
+        try:
+            while not self._stop.is_set():
+                at = self._pace()
+                if at >= self._main_ends:
+                    return
+                delay = at - time.monotonic()
+                if delay > 0 and self._stop.wait(delay):
+                    return
+                worker.run(self.workload.next_op(index))
+        finally:
+            worker.close()
 
     def _final_worker(self, index):
         worker = _Worker(self, index)
-        for op in self.workload.final_ops(index):
-            worker.run(op)
-        worker.close()
+        try:
+            for op in self.workload.final_ops(index):
+                worker.run(op)
+        finally:
+            worker.close()
 
     def _pace(self):
         """When the next operation may start: uniformly 0 to 2/rate after the one before it,
@@ -193,7 +198,7 @@ class _Worker:
         self.test = test
         self.index = index
         self.node = test.options["nodes"][index % len(test.options["nodes"])]
-        self.process = index
+        self.process = test.processes.get(index, index)  # as Jepsen's: a process id is never used twice
         self.client = test.cluster.client()
 
     def run(self, op):
@@ -242,5 +247,6 @@ class _Worker:
             self.client = self.test.cluster.client()
 
     def close(self):
+        self.test.processes[self.index] = self.process
         if not self.client.closed:
             self.client.close()

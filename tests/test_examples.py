@@ -87,3 +87,23 @@ def test_the_docs_list_every_example_with_commands_that_name_its_folder():
     named = set(re.findall(r"--handlers \"\$PWD/examples/([\w-]+)\"", section))
     named_env = set(re.findall(r"GNODE_HANDLERS=\$PWD/examples/([\w-]+) maelstrom test", section))
     assert sorted(named) == sorted(named_env) == folders
+
+
+def test_kafka_on_lin_kv_is_valid_on_two_nodes(run):
+    result = run("kafka", "kafka", node_count=2, concurrency="2n", time_limit=4, rate=200, latency=10, final_wait=1,
+                 seed=1)
+    assert result.results["operations"]["send"]["ok"] > 100 and result.results["workload"]["error_types"] == []
+
+
+def test_kafka_with_offsets_taken_without_a_compare_and_set_is_invalid(tmp_path):
+    # The one-line bug of docs/examples.md: read the next offset, then write it, with no cas.
+    racy = (EXAMPLES / "kafka" / "kafka.py").read_text().replace(
+        'offset = node.lin_kv.update("next/" + key, lambda n: n + 1, default=-1)',
+        'offset = node.lin_kv.read("next/" + key, default=-1) + 1; node.lin_kv.write("next/" + key, offset)')
+    assert "; node.lin_kv.write" in racy
+    (tmp_path / "racy").mkdir()
+    (tmp_path / "racy" / "kafka.py").write_text(racy)
+    result = run_test("kafka", str(GNODE), args=["--handlers", str(tmp_path / "racy")], node_count=2,
+                      concurrency="2n", time_limit=4, rate=200, latency=10, final_wait=1, seed=1,
+                      store=str(tmp_path / "store"))
+    assert result.valid is False and "inconsistent-offsets" in result.results["workload"]["bad_error_types"]

@@ -241,3 +241,16 @@ def test_txn_list_append_is_judged_by_elle_too(tmp_path, mode, valid):
     assert result.valid is valid, result.results["why"]
     if not valid:  # deferred commits overwrite each other's lists: appends lost, and cycles, explained
         assert "a contradiction!" in result.results["workload"]["why"]
+
+
+def test_a_process_id_is_never_used_twice_even_across_the_final_phase(tmp_path):
+    # kafka's final phase starts with a crash in each worker: it must take a fresh process id
+    result = run_test("kafka", str(BROKEN / "kafka.py"), args=["log"], node_count=1, concurrency=2, time_limit=2,
+                      rate=50, final_wait=0.5, seed=1, store=str(tmp_path / "store"))
+    history = [json.loads(line) for line in open(os.path.join(result.path, "history.jsonl"))]
+    phase_of = {}
+    for entry in history:
+        if entry["process"] != "nemesis":
+            phase_of.setdefault(entry["process"], set()).add(bool(entry.get("final")) and entry["f"] != "crash")
+    assert all(len(phases) == 1 for phases in phase_of.values()), phase_of
+    assert any(True in phases for phases in phase_of.values())
