@@ -272,6 +272,16 @@ def transactions(history):
     return txns, [t for t in txns if t.type != "fail"], [t for t in txns if t.type == "fail"]
 
 
+def reads(txns, ok_only=True):
+    """(txn, key, value) for every read micro-op, of the ok transactions only unless not
+    ``ok_only``."""
+    for txn in txns:
+        if not ok_only or txn.type == "ok":
+            for f, k, v in txn.mops:
+                if f == "r":
+                    yield txn, k, v
+
+
 def failed_writes(txns, write_f):
     """{key: {value: txn}} for the writes of failed transactions."""
     failed = collections.defaultdict(dict)

@@ -8,7 +8,7 @@ Also ``TxnGenerator``, the transaction stream txn-rw-register and kafka draw fro
 import collections
 import threading
 
-from . import SchemaError, Workload, _short, anything, array
+from . import SchemaError, Workload, _short, array
 from .. import elle
 from ..checker import operation_counts
 
@@ -130,27 +130,18 @@ def analyse(history):
     return elle.Analysis(possible, _graph(possible, _append_index(orders)), anomalies)
 
 
-def _reads(txns, only_ok=True):
-    for txn in txns:
-        if only_ok and txn.type != "ok":
-            continue
-        for f, k, v in txn.mops:
-            if f == "r":
-                yield txn, k, v
-
-
 def _g1a_cases(txns):
     failed = elle.failed_writes(txns, "append")
     return [{"why": "%s read key %s as %s, with %s, which %s appended and then failed"
                     % (txn.describe(), elle.show(k), elle.show(v), elle.show(e), failed[k][e].describe())}
-            for txn, k, v in _reads(txns) if v and k in failed for e in v if e in failed[k]]
+            for txn, k, v in elle.reads(txns) if v and k in failed for e in v if e in failed[k]]
 
 
 def _g1b_cases(txns):
     intermediate = elle.intermediate_writes(txns, "append")
     return [{"why": "%s read key %s as %s, ending in %s, which %s appended before another append of its own"
                     % (txn.describe(), elle.show(k), elle.show(v), elle.show(v[-1]), intermediate[k][v[-1]].describe())}
-            for txn, k, v in _reads(txns) if v and v[-1] in intermediate.get(k, {})
+            for txn, k, v in elle.reads(txns) if v and v[-1] in intermediate.get(k, {})
             and intermediate[k][v[-1]] is not txn]
 
 
@@ -187,7 +178,7 @@ def _internal_cases(txns):
 
 def _duplicates(txns):
     cases = []
-    for txn, k, v in _reads(txns, only_ok=False):
+    for txn, k, v in elle.reads(txns, ok_only=False):
         if v:
             counts = collections.Counter(v)
             twice = sorted((e for e, n in counts.items() if n > 1), key=repr)
@@ -275,7 +266,7 @@ def _previous_element(index, k, v):
 def _graph(txns, index):
     writers = _write_index(txns)
     readers = collections.defaultdict(lambda: collections.defaultdict(list))
-    for txn, k, v in _reads(txns, only_ok=False):
+    for txn, k, v in elle.reads(txns, ok_only=False):
         if not (txn.type == "info" and v is None):
             readers[k][v[-1] if v else INIT].append(txn)
     graph = elle.Graph()

@@ -58,14 +58,6 @@ def analyse(history):
     return elle.Analysis(possible, _graph(possible, versions), anomalies)
 
 
-def _ok_reads(txns):
-    for txn in txns:
-        if txn.type == "ok":
-            for f, k, v in txn.mops:
-                if f == "r":
-                    yield txn, k, v
-
-
 def _internal_cases(txns):
     cases = []
     for txn in txns:
@@ -85,14 +77,14 @@ def _g1a_cases(txns):
     failed = elle.failed_writes(txns, "w")
     return [{"why": "%s read key %s = %s, which only %s wrote, and it failed"
                     % (txn.describe(), elle.show(k), elle.show(v), failed[k][v].describe())}
-            for txn, k, v in _ok_reads(txns) if v in failed.get(k, {})]
+            for txn, k, v in elle.reads(txns) if v in failed.get(k, {})]
 
 
 def _g1b_cases(txns):
     intermediate = elle.intermediate_writes(txns, "w")
     return [{"why": "%s read key %s = %s, which %s wrote and then overwrote itself"
                     % (txn.describe(), elle.show(k), elle.show(v), intermediate[k][v].describe())}
-            for txn, k, v in _ok_reads(txns) if v in intermediate.get(k, {}) and intermediate[k][v] is not txn]
+            for txn, k, v in elle.reads(txns) if v in intermediate.get(k, {}) and intermediate[k][v] is not txn]
 
 
 def _version_graphs(txns):
