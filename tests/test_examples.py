@@ -4,10 +4,12 @@ runs of broadcast take a minute each and are not here: bench/examples.py runs th
 import json
 import os
 import re
+import shutil
 
 import pytest
 
 from gnode_cluster import run_test
+from gnode_cluster.protocol import SERVICES
 from helpers import GNODE, ROOT
 
 EXAMPLES = ROOT / "examples"
@@ -83,9 +85,10 @@ def test_g_counter_on_seq_kv_final_reads_see_every_add(run):
 
 def test_the_docs_list_every_example_with_commands_that_name_its_folder():
     section = (ROOT / "docs" / "examples.md").read_text()
-    folders = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
-    named = set(re.findall(r"--handlers \"\$PWD/examples/([\w-]+)\"", section))
-    named_env = set(re.findall(r"GNODE_HANDLERS=\$PWD/examples/([\w-]+) maelstrom test", section))
+    folders = sorted({str(p.parent.relative_to(EXAMPLES)) for p in EXAMPLES.rglob("*.py")
+                      if not any(part.startswith(("_", ".")) for part in p.relative_to(EXAMPLES).parts)})
+    named = set(re.findall(r"--handlers \"\$PWD/examples/([\w/-]+)\"", section))
+    named_env = set(re.findall(r"GNODE_HANDLERS=\$PWD/examples/([\w/-]+) maelstrom test", section))
     assert sorted(named) == sorted(named_env) == folders
 
 
@@ -95,15 +98,102 @@ def test_kafka_on_lin_kv_is_valid_on_two_nodes(run):
     assert result.results["operations"]["send"]["ok"] > 100 and result.results["workload"]["error_types"] == []
 
 
+def with_bug(tmp_path, example, old, new):
+    """A copy of an example's folder with its one-line bug: ``old`` replaced by ``new`` in the
+    one file that has it. Returns the copy's node arguments."""
+    source = EXAMPLES / example
+    copy = tmp_path / "buggy"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    changed = [path for path in copy.glob("*.py") if old in path.read_text()]
+    assert len(changed) == 1, "the line to break is not in exactly one file of %s" % source
+    changed[0].write_text(changed[0].read_text().replace(old, new))
+    return ["--handlers", str(copy)]
+
+
 def test_kafka_with_offsets_taken_without_a_compare_and_set_is_invalid(tmp_path):
     # The one-line bug of docs/examples.md: read the next offset, then write it, with no cas.
-    racy = (EXAMPLES / "kafka" / "kafka.py").read_text().replace(
-        'offset = node.lin_kv.update("next/" + key, lambda n: n + 1, default=-1)',
-        'offset = node.lin_kv.read("next/" + key, default=-1) + 1; node.lin_kv.write("next/" + key, offset)')
-    assert "; node.lin_kv.write" in racy
-    (tmp_path / "racy").mkdir()
-    (tmp_path / "racy" / "kafka.py").write_text(racy)
-    result = run_test("kafka", str(GNODE), args=["--handlers", str(tmp_path / "racy")], node_count=2,
-                      concurrency="2n", time_limit=4, rate=200, latency=10, final_wait=1, seed=1,
-                      store=str(tmp_path / "store"))
+    args = with_bug(tmp_path, "kafka", 'offset = node.lin_kv.update("next/" + key, lambda n: n + 1, default=-1)',
+                    'offset = node.lin_kv.read("next/" + key, default=-1) + 1; node.lin_kv.write("next/" + key, '
+                    'offset)')
+    result = run_test("kafka", str(GNODE), args=args, node_count=2, concurrency="2n", time_limit=4, rate=200,
+                      latency=10, final_wait=1, seed=1, store=str(tmp_path / "store"))
     assert result.valid is False and "inconsistent-offsets" in result.results["workload"]["bad_error_types"]
+
+
+def service_requests(result):
+    """How many requests the nodes sent to Maelstrom's services."""
+    with open(os.path.join(result.path, "messages.jsonl")) as journal:
+        events = [json.loads(line) for line in journal]
+    return sum(e["event"] == "send" and e["to"] in SERVICES and e["from"].startswith("n") for e in events)
+
+
+def test_kafka_with_an_owner_per_key_is_valid_without_a_service_call(run):
+    result = run("kafka", "kafka/5c", node_count=2, concurrency="2n", time_limit=4, rate=200, latency=10,
+                 final_wait=1, seed=1)
+    assert result.results["operations"]["send"]["ok"] > 100 and result.results["workload"]["error_types"] == []
+    assert service_requests(result) == 0 and result.results["net"]["servers"]["msg_count"] > 100  # forwards
+
+
+def test_kafka_5c_handing_out_the_offset_after_the_append_is_invalid(tmp_path):
+    args = with_bug(tmp_path, "kafka/5c", '"offset": len(logs[key]) - 1}', '"offset": len(logs[key])}')
+    result = run_test("kafka", str(GNODE), args=args, node_count=2, concurrency="2n", time_limit=4, rate=200,
+                      final_wait=1, seed=1, store=str(tmp_path / "store"))
+    assert result.valid is False
+    assert {"duplicate", "inconsistent-offsets"} <= set(result.results["workload"]["bad_error_types"])
+
+
+# txn-rw-register: 6a on one node, 6c replicated read committed, and 6b's write-by-write replication
+# shown read uncommitted but not read committed, once latencies vary and writes overtake each other
+TXN_TOTAL = dict(concurrency="2n", time_limit=3, rate=300, availability="total", nemesis="partition",
+                 nemesis_interval=0.5, latency=5, latency_dist="exponential", final_wait=0.5, seed=8)
+
+
+def test_txn_rw_register_on_one_node_is_strict_serializable(run):
+    result = run("txn-rw-register", "txn-rw-register", node_count=1, concurrency="2n", time_limit=3, rate=300,
+                 availability="total", seed=8)
+    assert result.results["workload"]["consistency_models"] == ["strict-serializable"]
+    assert result.results["operations"]["txn"]["ok"] > 300
+
+
+def test_txn_rw_register_replicated_per_transaction_is_read_committed_and_totally_available(run, monkeypatch):
+    monkeypatch.setenv("TXN_REPLICATION", "transaction")
+    result = run("txn-rw-register", "txn-rw-register", node_count=2, consistency_models="read-committed",
+                 **TXN_TOTAL)
+    assert result.results["operations"]["txn"] == {"ok": result.results["workload"]["txn_count"], "fail": 0,
+                                                    "info": 0} and dropped(result) > 0
+
+
+@pytest.mark.parametrize("models, valid", [("read-uncommitted", True), ("read-committed", False)])
+def test_txn_rw_register_replicated_write_by_write_is_read_uncommitted_only(tmp_path, monkeypatch, models, valid):
+    monkeypatch.setenv("TXN_REPLICATION", "each-write")
+    result = run_test("txn-rw-register", str(GNODE), args=["--handlers", str(EXAMPLES / "txn-rw-register")],
+                      node_count=2, consistency_models=models, store=str(tmp_path / "store"), **TXN_TOTAL)
+    assert result.valid is valid, result.results["why"]
+    if not valid:
+        assert result.results["workload"]["anomaly_types"] == ["G1b"]
+
+
+# txn-list-append as Datomic does it, on lin-kv; two keys at a time and 1 ms to and from lin-kv, so that
+# transactions overlap often, on the same keys
+CONTENDED = dict(node_count=2, time_limit=4, rate=100, key_count=2, latency=1, seed=9)
+
+
+def test_txn_list_append_on_lin_kv_is_strict_serializable_on_two_nodes(run):
+    result = run("txn-list-append", "txn-list-append", **CONTENDED)
+    assert result.results["workload"]["consistency_models"] == ["strict-serializable"]
+    assert result.results["operations"]["txn"]["ok"] > 300
+
+
+def test_txn_list_append_writing_the_root_without_a_compare_and_set_is_invalid(tmp_path):
+    # Two transactions that read the same root both "commit": the second write of the root
+    # throws the first one's appends away, so later reads miss values acknowledged earlier.
+    args = with_bug(tmp_path, "txn-list-append",
+                    "node.lin_kv.cas(ROOT, root, new_root, create_if_not_exists=root is None)",
+                    "node.lin_kv.write(ROOT, new_root)")
+    result = run_test("txn-list-append", str(GNODE), args=args, store=str(tmp_path / "store"), **CONTENDED)
+    assert result.valid is False
+    # incompatible-order: two reads of one key that neither is a prefix of the other, [1, 2]
+    # and [1, 3]; lost-update: two transactions read the same version of a key and both
+    # appended to it.
+    assert {"incompatible-order", "lost-update"} <= set(result.results["workload"]["anomaly_types"]), \
+        result.results["why"]
