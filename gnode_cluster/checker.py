@@ -286,7 +286,8 @@ def _describe_ranges(ranges):
 def stats(history, exempt=()):
     """Jepsen's stats checker: ok, fail and info completions, overall and for each function.
     A function is valid only if at least one of its operations ended ok; the whole is valid
-    if every function not in ``exempt`` is (Maelstrom exempts kafka's crash ops)."""
+    if every function not in ``exempt`` is (Maelstrom exempts kafka's crash ops), and never
+    when no operation ran at all."""
     by_f = {}
     for entry in history:
         if not is_client_op(entry) or entry["type"] == "invoke":
@@ -296,8 +297,10 @@ def stats(history, exempt=()):
     result = _counts(by_f.values())
     result["by_f"] = {f: dict(_counts([by_f[f]]), valid=by_f[f]["ok"] > 0) for f in sorted(by_f)}
     failing = [f for f in sorted(by_f) if f not in exempt and not by_f[f]["ok"]]
-    result["valid"] = not failing
-    if failing:
+    result["valid"] = bool(by_f) and not failing
+    if not by_f:  # a test that tested nothing proves nothing
+        result["why"] = "no operation was run (are --rate and --time-limit above 0?)"
+    elif failing:
         result["why"] = "; ".join("no %s ever succeeded (%d fail, %d info)" % (f, by_f[f]["fail"], by_f[f]["info"])
                                   for f in failing)
     return result

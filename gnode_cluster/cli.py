@@ -98,7 +98,7 @@ def check(arguments):
     options["checked"] = os.path.abspath(path)
     workload = workload_class(options["workload"]).for_checking(options)
     client = [entry for entry in history if entry["process"] != "nemesis"]
-    results = store.results(workload, client, options)
+    results = store.results(workload, client, options, partitions=store.partitions(history))
     kept = None
     if arguments.store is not None:
         kept = store.new_folder(arguments.store, options["workload"])
@@ -119,6 +119,21 @@ def _recorded_workload(path):
                          "say it with -w" % path) from None
 
 
+QUANTILE_LABELS = {"0": "min", "0.5": "median", "1": "max"}
+PARTITIONS_SHOWN = 5
+
+
+def _figure(value):
+    """A figure as a person reads it: rounded to a hundredth, and "-" for none."""
+    if value is None:
+        return "-"
+    return "%g" % round(value, 2) if isinstance(value, float) else str(value)
+
+
+def _figures(labelled):
+    return "  ".join("%s %s" % (label, _figure(value)) for label, value in labelled.items())
+
+
 def summary(result):
     """What a person reads at the end: the verdict and why, per-operation counts, latency,
     stable latencies where there are some, messages per operation, and where it all is."""
@@ -129,12 +144,21 @@ def summary(result):
     for f, counts in sorted(results["operations"].items()):
         lines.append("  %-24s ok %d  fail %d  info %d" % (f, counts["ok"], counts["fail"], counts["info"]))
     if results["latency_ms"]:
-        lines.append("  latency ms: p50 %(p50)s  p95 %(p95)s  p99 %(p99)s  max %(max)s" % results["latency_ms"])
+        lines.append("  latency ms: %s" % _figures(results["latency_ms"]))
     stable = results["workload"].get("stable_latencies")
-    if stable:
-        lines.append("  stable latencies ms: %s" % "  ".join("%s %s" % kv for kv in stable.items()))
+    if stable:  # quantiles by fraction, as Maelstrom keys them: 0 the least, 1 the most
+        lines.append("  stable latency ms (from an add until every read sees it): %s" % _figures(
+            {QUANTILE_LABELS.get(q, "p%g" % (float(q) * 100)): ms for q, ms in stable.items()}))
     net = results["net"]
     if "all" in net:
-        lines.append("  msgs-per-op: all %s  servers %s" % (net["all"]["msgs_per_op"], net["servers"]["msgs_per_op"]))
+        lines.append("  msgs-per-op: all %s  servers %s" % (_figure(net["all"]["msgs_per_op"]),
+                                                            _figure(net["servers"]["msgs_per_op"])))
+    partitions = results.get("nemesis", {}).get("partitions", [])
+    if partitions:
+        shown = ["%s s to %s" % (_figure(p["start"]), "the end" if p["stop"] is None else "%s s" % _figure(p["stop"]))
+                 + (" (%s)" % p["kind"] if p.get("kind") else "") for p in partitions[:PARTITIONS_SHOWN]]
+        more = len(partitions) - PARTITIONS_SHOWN
+        lines.append("  partitions: %d: %s%s" % (len(partitions), ", ".join(shown),
+                                                  ", and %d more" % more if more > 0 else ""))
     lines.append("  results: %s" % (result.path or "not kept (--store DIR keeps them)"))
     return "\n".join(lines)

@@ -28,6 +28,7 @@ from .services import default_services
 
 INIT_TIMEOUT = 10.0  # seconds Maelstrom gives a node to answer init
 DEFAULT_NODES = ("n1", "n2", "n3", "n4", "n5")  # Maelstrom's, with neither --node-count nor --nodes
+REJECTED_LINE_SHOWN = 2000  # characters of a rejected line in the crash report: whole, unless huge
 
 
 class ClusterError(Exception):
@@ -266,8 +267,11 @@ class Cluster:
         Maelstrom reads nothing more from that node, and nor does the cluster."""
         problem, envelope = envelope_problem(line, self.network.is_member)
         if problem:
+            text = line.decode("utf-8", "replace").rstrip("\n")
+            if len(text) > REJECTED_LINE_SHOWN:
+                text = "%s ... (%d characters in all)" % (text[:REJECTED_LINE_SHOWN], len(text))
             self._fail(process.name, "wrote a line Maelstrom rejects (%s), after which Maelstrom reads "
-                       "nothing more from it:\n  %s" % (problem, line.decode("utf-8", "replace")[:500]))
+                       "nothing more from it:\n  %s" % (problem, text))
             return False
         self.network.send(self._now(), envelope["src"], envelope["dest"], envelope["body"])
         return True

@@ -14,7 +14,7 @@ from .cluster import Cluster, ClusterError
 from .nemesis import Schedule
 from .options import resolve
 from .protocol import RPCError, RPCTimeout, raise_for_error
-from .workload import SchemaError, workload_class
+from .workload import SchemaError, SetupError, workload_class
 
 def run_test(workload=None, bin=None, on_progress=None, **options):
     """Run Maelstrom's ``workload`` (default lin-kv) against the executable ``bin`` on the
@@ -69,7 +69,10 @@ class _Test:
         try:
             self.cluster.start()
             self._started = time.monotonic()
-            self.workload.setup(self.cluster)
+            try:
+                self.workload.setup(self.cluster)
+            except (SetupError, SchemaError) as e:
+                raise ClusterError("the set-up failed: %s" % e) from None
             self._main_phase()
             if self.workload.final_phase and self.crash is None:
                 self._final_phase()
@@ -79,7 +82,8 @@ class _Test:
         finally:
             net = self.cluster.net_stats() if self.cluster.running else None
             self.cluster.stop()
-        results = store.results(self.workload, self.client_history(), self.options, net, self.crash)
+        results = store.results(self.workload, self.client_history(), self.options, net, self.crash,
+                                store.partitions(self.history))
         store.write(self.path, results, self.history)
         return store.Result(results, self.path)
 
@@ -87,7 +91,7 @@ class _Test:
         options = self.options
         self._main_ends = time.monotonic() + options["time_limit"]
         self._next_op_at = time.monotonic()
-        threads = [threading.Thread(target=self._worker, args=(i,), daemon=True)
+        threads = [threading.Thread(target=self._work, args=(i, self._paced_ops(i)), daemon=True)
                    for i in range(options["concurrency"])] if options["rate"] > 0 else []
         if "partition" in options["nemesis"]:
             threads.append(threading.Thread(target=self._nemesis, daemon=True))
@@ -108,7 +112,7 @@ class _Test:
         if self._partitioned():
             self._record_nemesis("stop-partition", None)
         time.sleep(self.options["final_wait"])
-        threads = [threading.Thread(target=self._final_worker, args=(i,), daemon=True)
+        threads = [threading.Thread(target=self._work, args=(i, self.workload.final_ops(i)), daemon=True)
                    for i in range(self.options["concurrency"])]
         for thread in threads:
             thread.start()
@@ -117,25 +121,29 @@ class _Test:
 
     # -- workers
 
-    def _worker(self, index):
-        worker = _Worker(self, index)
-        try:
-            while not self._stop.is_set():
-                at = self._pace()
-                if at >= self._main_ends:
-                    return
-                delay = at - time.monotonic()
-                if delay > 0 and self._stop.wait(delay):
-                    return
-                worker.run(self.workload.next_op(index))
-        finally:
-            worker.close()
+    def _paced_ops(self, index):
+        """Worker ``index``'s operations of the main phase, each at the time the pacing gives."""
+        while not self._stop.is_set():
+            at = self._pace()
+            if at >= self._main_ends:
+                return
+            delay = at - time.monotonic()
+            if delay > 0 and self._stop.wait(delay):
+                return
+            yield self.workload.next_op(index)
 
-    def _final_worker(self, index):
-        worker = _Worker(self, index)
+    def _work(self, index, ops):
+        """Worker ``index`` runs ``ops``. A failed cluster ends it quietly: the main thread
+        finds the failure and reports it, so no thread's traceback reaches the terminal."""
         try:
-            for op in self.workload.final_ops(index):
+            worker = _Worker(self, index)
+        except ClusterError:
+            return
+        try:
+            for op in ops:
                 worker.run(op)
+        except ClusterError:
+            pass
         finally:
             worker.close()
 

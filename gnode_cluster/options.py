@@ -121,7 +121,7 @@ OPTIONS = (
     Option("nodes", None, listed(), "explicit node ids, comma-separated (default n1,n2,n3,n4,n5)"),
     Option("time_limit", 60, number(0, whole=True), "seconds of the main phase, a whole number as Maelstrom's (default 60)"),
     Option("rate", 5.0, number(0), "requests per second, all workers together (default 5; 0: none)"),
-    Option("concurrency", "1n", concurrency, "workers: N, or Kn for K times the node count (default 1n)"),
+    Option("concurrency", None, concurrency, "workers: N, or Kn for K times the node count (default 1n; lin-kv: 2n)"),
     Option("latency", 0.0, number(0), "mean server-to-server latency, ms (default 0)"),
     Option("latency_dist", "constant", one_of(LATENCY_DISTS), "constant, uniform or exponential"),
     Option("nemesis", (), listed(NEMESES), "faults, comma-separated: partition"),
@@ -157,6 +157,8 @@ def resolve(**given):
     options = {name: option.value(option.default if given.get(name) is None else given[name])
                for name, option in BY_NAME.items()}
     options["nodes"] = node_names(options["node_count"], options["nodes"])  # both parsed: no error left
+    if options["concurrency"] is None:
+        options["concurrency"] = concurrency(WORKLOADS[options["workload"]].WORKLOAD.default_concurrency)
     options["concurrency"] = workers(options["concurrency"], len(options["nodes"]))
     return options
 

@@ -24,10 +24,11 @@ class Result:
         return "Result(valid=%r, path=%r)" % (self.valid, self.path)
 
 
-def results(workload, history, options, net=None, crash=None):
+def results(workload, history, options, net=None, crash=None, partitions=()):
     """The results of ``history`` (client entries only) under ``workload``: each checker's
     verdict, the statistics, and the verdict they come to, with ``why`` in words; ``net`` is
-    the network's statistics (None when no nodes ran), ``crash`` why the test crashed."""
+    the network's statistics (None when no nodes ran), ``crash`` why the test crashed,
+    ``partitions`` the nemesis's (``partitions(full history)``)."""
     found = {"workload": _safely(workload.check, history),
              "stats": checker.stats(history, exempt=workload.stats_exempt),
              "availability": checker.availability(history, options["availability"]),
@@ -43,8 +44,24 @@ def results(workload, history, options, net=None, crash=None):
     found["why"] = [found[name]["why"] for name in CHECKERS
                     if found[name]["valid"] is not True and found[name].get("why")]
     if crash is not None:
-        found["why"].insert(0, "the test crashed: " + crash.splitlines()[0])
+        found["why"].insert(0, "the test crashed: " + crash)
+    found["nemesis"] = {"partitions": list(partitions)}
     found["options"] = options
+    return found
+
+
+def partitions(history):
+    """The nemesis's partitions in a full history: [{"start", "stop", "kind", "grudge"}],
+    times in seconds; ``stop`` is None for one still in place at the end."""
+    found = []
+    for entry in history:
+        if entry["process"] != "nemesis":
+            continue
+        if found and found[-1]["stop"] is None:
+            found[-1]["stop"] = entry["time"]  # a stop, or a new partition in place of the last
+        if entry["f"] == "start-partition":
+            value = entry.get("value")  # ours: kind and grudge; a history from elsewhere may differ
+            found.append({"start": entry["time"], "stop": None, **(value if isinstance(value, dict) else {})})
     return found
 
 

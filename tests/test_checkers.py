@@ -279,8 +279,8 @@ def test_stats_exempt_functions_do_not_invalidate():
     assert stats(entries)["valid"] is False
 
 
-def test_stats_of_nothing_are_valid():
-    assert stats([])["valid"] is True
+def test_stats_of_nothing_are_not_valid():  # a test that ran no operation proves nothing
+    assert stats([])["valid"] is False and "no operation was run" in stats([])["why"]
 
 
 # availability

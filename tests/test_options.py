@@ -11,7 +11,9 @@ from gnode_cluster.options import OPTIONS, resolve
 def test_defaults_are_maelstroms():
     resolved = resolve()
     assert resolved["workload"] == "lin-kv" and resolved["time_limit"] == 60 and resolved["rate"] == 5.0
-    assert resolved["nodes"] == ["n1", "n2", "n3", "n4", "n5"] and resolved["concurrency"] == 5  # 1n
+    assert resolved["nodes"] == ["n1", "n2", "n3", "n4", "n5"]
+    assert resolved["concurrency"] == 10  # lin-kv's 2n, the fewest its key groups take; 1n for the others
+    assert resolve(workload="echo")["concurrency"] == 5 and resolve(concurrency=15)["concurrency"] == 15
     assert resolved["latency"] == 0 and resolved["latency_dist"] == "constant" and resolved["nemesis"] == []
     assert resolved["topology"] == "grid" and resolved["key_count"] == 10 and resolved["max_txn_length"] == 4
     assert set(resolved) == {option.name for option in OPTIONS}

@@ -8,7 +8,7 @@ import pytest
 from gnode_cluster import RPCTimeout
 
 from gnode_cluster.options import resolve
-from gnode_cluster.workload import SchemaError, check_reply, workload_class
+from gnode_cluster.workload import SchemaError, SetupError, check_reply, workload_class
 from gnode_cluster.workload.broadcast import topology
 
 NODES = ["n0", "n1", "n2", "n3", "n4"]
@@ -288,8 +288,8 @@ def test_setup_refuses_a_malformed_answer(answer):
         make("broadcast").setup(FakeCluster(lambda node: answer))
 
 
-def test_setup_lets_a_timeout_end_the_test():
+def test_setup_lets_a_timeout_end_the_test_naming_the_node():
     def time_out(node):
         raise RPCTimeout("no answer")
-    with pytest.raises(RPCTimeout):
+    with pytest.raises(SetupError, match="n0 did not take the topology: error 0: no answer"):
         make("broadcast").setup(FakeCluster(time_out))

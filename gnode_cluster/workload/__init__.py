@@ -22,6 +22,11 @@ from ..protocol import is_integer
 DEFAULT_TIMEOUT = 5.0  # seconds a Maelstrom client waits for a reply
 
 
+class SetupError(Exception):
+    """A node refused or failed a workload's set-up request (broadcast's topology): the test
+    cannot start, and crashes, as Maelstrom's does."""
+
+
 class SchemaError(Exception):
     """A reply that does not fit its function's closed schema: Maelstrom's "Malformed RPC
     response". The operation ends indeterminate (info) and the error is listed in the results."""
@@ -74,6 +79,7 @@ class Workload:
     final_phase = False  # heal, wait, then each worker's final_ops
     idempotent = frozenset()  # functions whose timeouts and indefinite errors are fail, not info
     stats_exempt = frozenset()  # functions the stats checker does not require an ok of
+    default_concurrency = "1n"  # --concurrency when not given
     with_errors = True  # False: every error or timeout is info (g-set and the counters)
 
     def __init__(self, options, rng):

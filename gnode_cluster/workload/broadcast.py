@@ -4,7 +4,8 @@ operation each node is sent the ``--topology`` it may use."""
 import itertools
 import math
 
-from . import SchemaError, Workload, array, check_reply
+from . import SchemaError, SetupError, Workload, array, check_reply
+from ..protocol import NotSupported, RPCError
 from ..checker import set_full
 
 TOPOLOGIES = ("grid", "line", "total", "tree", "tree2", "tree3", "tree4")
@@ -88,7 +89,12 @@ class Broadcast(Workload):
         body = {"type": "topology",
                 "topology": topology(self.options["topology"], self.options["nodes"])}
         for node in self.options["nodes"]:
-            reply = cluster.request(node, dict(body), timeout=TOPOLOGY_TIMEOUT)
+            try:
+                reply = cluster.request(node, dict(body), timeout=TOPOLOGY_TIMEOUT)
+            except RPCError as e:
+                hint = (" (has the node a topology handler? the node's own arguments, such as "
+                        "--handlers DIR, go after --)") if isinstance(e, NotSupported) else ""
+                raise SetupError("%s did not take the topology: %s%s" % (node, e, hint)) from None
             if reply.get("type") != "topology_ok":
                 raise SchemaError("Malformed RPC response: %s answered the topology with type %r, not topology_ok"
                                   % (node, reply.get("type")))

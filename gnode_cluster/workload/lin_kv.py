@@ -22,6 +22,7 @@ class LinKV(Workload):
     name = "lin-kv"
     reusable = True
     idempotent = frozenset({"read"})
+    default_concurrency = "2n"  # the fewest workers its key groups take: a bare `-w lin-kv` runs
 
     def __init__(self, options, rng):
         super().__init__(options, rng)
