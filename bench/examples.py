@@ -42,6 +42,7 @@ RUNS = {
                {"TXN_REPLICATION": "each-write"}),
     "txn-6c": ("txn-rw-register", "txn-rw-register",
                dict(TXN, node_count=2, consistency_models="read-committed", nemesis="partition"), {}),
+    "raft": ("lin-kv", "raft", dict(node_count=3, concurrency="2n", time_limit=20, rate=100, nemesis="partition"), {}),
     "txn-list-append": ("txn-list-append", "txn-list-append", dict(node_count=2, time_limit=20, rate=100), {}),
 }
 # Gossip Glomers' broadcast targets: msgs-per-op, median and maximum stable latency (ms), each below

@@ -1,6 +1,7 @@
 """Every example of examples/ through a short gnode-cluster run of its workload, with the
-options its README command uses (shorter, and a seed): each must be valid. The efficiency
-runs of broadcast take a minute each and are not here: bench/examples.py runs them."""
+options its docs command uses (shorter, and a seed): each must be valid, and each one-line
+bug of docs/examples.md must be found. The 20 s runs of docs/examples.md are not here:
+bench/examples.py runs them."""
 import json
 import os
 import re
@@ -197,3 +198,26 @@ def test_txn_list_append_writing_the_root_without_a_compare_and_set_is_invalid(t
     # appended to it.
     assert {"incompatible-order", "lost-update"} <= set(result.results["workload"]["anomaly_types"]), \
         result.results["why"]
+
+
+# lin-kv by Raft. Seed 26's partitions: a majority/minority split from 0.8 s to 2.6 s, then one node
+# cut off from 3.7 s to the end, each longer than an election, so each costs the minority its leader.
+RAFT = dict(node_count=3, concurrency="2n", time_limit=5, rate=100, nemesis="partition", nemesis_interval=1,
+            seed=26)
+
+
+def test_raft_lin_kv_is_linearizable_under_partitions(run):
+    result = run("lin-kv", "raft", **RAFT)
+    operations = result.results["operations"]
+    assert sum(counts["ok"] for counts in operations.values()) > 100
+    assert operations["write"]["ok"] > 10 and operations["cas"]["ok"] > 0
+    assert dropped(result) > 0  # the partitions did cut nodes off: new leaders were elected
+
+
+def test_raft_with_a_majority_of_one_in_three_is_not_linearizable(tmp_path):
+    # len // 2 without the + 1: a node that misses the leader's heartbeats elects itself alone and
+    # commits alone, so a partition makes two leaders.
+    args = with_bug(tmp_path, "raft", "return len(node.node_ids) // 2 + 1", "return len(node.node_ids) // 2")
+    result = run_test("lin-kv", str(GNODE), args=args, store=str(tmp_path / "store"), **RAFT)
+    assert result.valid is False, result.results["why"]
+    assert "is not linearizable" in result.results["why"][0], result.results["why"]
