@@ -185,9 +185,13 @@ class FixtureItem(pytest.Item):
             out.append("%2s expected: %s" % (mark, expected))
             if mark != "ok":
                 out.append("     actual: %s" % actual)
-        if isinstance(failed.stderr, dict):  # a case on several nodes: each node's
+        if isinstance(failed.stderr, dict):  # a case on several nodes: each node's, the silent ones together
+            silent = [node for node, lines in failed.stderr.items() if not lines]
             for node, lines in failed.stderr.items():
-                out += _stderr_tail(lines, "node %s stderr" % node)
+                if lines:
+                    out += _stderr_tail(lines, "node %s stderr" % node)
+            if silent:
+                out += ["", "%s %s stderr: (empty)" % ("node" if len(silent) == 1 else "nodes", ", ".join(silent))]
         else:
             out += _stderr_tail(failed.stderr, "node stderr")
         return "\n".join(out)
@@ -308,33 +312,41 @@ def run_case(case, command):
                 node.close()
             elif kind == "expect":
                 conversation.expect(value, node.next_line(timeout))
+                if conversation.problems:
+                    break  # a wrong answer: the rest of the conversation cannot put it right
             elif kind == "quiet_ms":
                 deadline = time.monotonic() + value / 1000
                 line = node.next_line(value / 1000)  # any line up to the deadline: the sleep below makes up the rest
                 if line is not None:
                     conversation.unexpected(line, "during %d ms of expected quiet" % value)
                 time.sleep(max(0, deadline - time.monotonic()))
-        if not node.input_closed:
-            _check_still_running(node, conversation)
-        node.close()
-        deadline = time.monotonic() + timeout
-        while True:
-            line = node.next_line(deadline - time.monotonic())
-            if line is None:
-                break
-            conversation.unexpected(line, "after the last expected line")
-        status = node.finish(max(deadline - time.monotonic(), 0.1))  # a moment at least (0.07 would do as well)
-        if status is None:
-            conversation.fail("the node did not exit within %d ms of its input closing" % (timeout * 1000))
-        elif status != case.get("exit_code", 0):
-            conversation.fail("the node exited with status %d, not %d" % (status, case.get("exit_code", 0)))
-        for needle in case.get("stderr", []):
-            if not any(needle in line for line in node.stderr):
-                conversation.fail("stderr never said %r" % needle)
+        if not conversation.problems:
+            _finish_conversation(node, conversation, case, timeout)
     finally:
         node.stop()
     if conversation.problems:
         raise CaseFailed("; ".join(conversation.problems), conversation.rows, node.stderr)
+
+
+def _finish_conversation(node, conversation, case, timeout):
+    """After the last step: no more output, an exit with the status expected, the stderr asked for."""
+    if not node.input_closed:
+        _check_still_running(node, conversation)
+    node.close()
+    deadline = time.monotonic() + timeout
+    while True:
+        line = node.next_line(deadline - time.monotonic())
+        if line is None:
+            break
+        conversation.unexpected(line, "after the last expected line")
+    status = node.finish(max(deadline - time.monotonic(), 0.1))  # a moment at least (0.07 would do as well)
+    if status is None:
+        conversation.fail("the node did not exit within %d ms of its input closing" % (timeout * 1000))
+    elif status != case.get("exit_code", 0):
+        conversation.fail("the node exited with status %d, not %d" % (status, case.get("exit_code", 0)))
+    for needle in case.get("stderr", []):
+        if not any(needle in line for line in node.stderr):
+            conversation.fail("stderr never said %r" % needle)
 
 
 def _check_still_running(node, conversation):
@@ -487,8 +499,10 @@ class _ClusterSteps:
             found = self._take(expected, deadline)
             if found is None:
                 seen = [json.dumps({"src": node, "body": f.result()}) for node, f in self.waiting if f.done()]
-                self._row("!!", expected, " or ".join(seen) or NOTHING,
-                          "no answer from %s matched within %d ms" % (expected["src"], self.timeout * 1000))
+                pending = any(not f.done() for _, f in self.waiting)
+                self._row("!!", expected, " or ".join(seen) or NOTHING, "no answer from %s matched %s" % (
+                    expected["src"], "within %d ms" % (self.timeout * 1000) if pending else
+                    "(every request had its answer)"))
                 return
 
     def eventually(self, value):
@@ -533,8 +547,8 @@ class _ClusterSteps:
                     del self.waiting[index]
                     self._row("ok", expected, json.dumps({"src": node, "body": answer.result()}), None)
                     return answer
-            if time.monotonic() >= deadline:
-                return None
+            if time.monotonic() >= deadline or all(answer.done() for _, answer in self.waiting):
+                return None  # out of time, or no answer is left to come: a wrong one fails at once
             self.cluster.check()
             time.sleep(0.01)
 

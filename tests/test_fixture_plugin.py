@@ -49,6 +49,19 @@ def test_a_passing_and_a_failing_case_are_two_items_and_the_failure_shows_expect
         '     actual: {"src": "n1", "dest": "c1", "body": {"type": "echo_ok", "echo": "yes"*'])
 
 
+def test_a_wrong_answer_ends_the_case_at_once_without_waiting_for_the_lines_after_it(pytester):
+    bad_echo = {"src": "n1", "dest": "c1", "body": {"type": "echo_ok", "echo": "nope", "in_reply_to": 2, "msg_id": 1}}
+    write_fixture(pytester, [
+        {"name": "bad", "timeout_ms": 60000,
+         "input": [INIT, {"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 2, "echo": "yes"}}],
+         "expected": [INIT_OK, bad_echo, bad_echo]}])
+    result = pytester.runpytest("-p", "gnode_pytest")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*fixture case 'bad' failed: line 2 differs"])
+    # the third expected line, which can never come, was not waited for
+    assert "got none" not in result.stdout.str() and result.stdout.str().count("!! expected:") == 1
+
+
 def test_missing_and_extra_output_fail_showing_the_line_against_nothing(pytester):
     node = fake_node(pytester, [json.dumps(INIT_OK), json.dumps(INIT_OK)])
     write_fixture(pytester, [
@@ -238,16 +251,17 @@ def test_a_case_on_several_nodes_that_fails_shows_expected_against_actual_and_ea
             return {"type": "count_ok", "value": 1}
     """))
     write_fixture(pytester, [{
-        "name": "two nodes", "handlers": "../handlers", "nodes": ["a", "b"], "timeout_ms": 300,
+        "name": "two nodes", "handlers": "../handlers", "nodes": ["a", "b", "c"], "timeout_ms": 60000,
         "steps": [{"send": {"dest": "a", "body": {"type": "count"}}},
                   {"expect": {"src": "a", "body": {"type": "count_ok", "value": 2}}}]}])
     result = pytester.runpytest("-p", "gnode_pytest")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        "*fixture case 'two nodes' failed: no answer from a matched within 300 ms*",
+        # failed at once: the one answer had come, and it was wrong (not after the 60 s timeout)
+        "*fixture case 'two nodes' failed: no answer from a matched (every request had its answer)*",
         '!! expected: {"src": "a", "body": {"type": "count_ok", "value": 2}}',
         '     actual: {"src": "a", "body": {"type": "count_ok", "value": 1, "in_reply_to": 1, "msg_id": 1}}',
-        "node a stderr (last 1 of 1 lines):", "*a counting", "node b stderr: (empty)"])
+        "node a stderr (last 1 of 1 lines):", "*a counting", "nodes b, c stderr: (empty)"])
 
 
 def test_a_case_on_several_nodes_with_a_step_of_the_wrong_shape_is_a_collect_error(pytester):
