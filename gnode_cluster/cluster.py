@@ -21,7 +21,7 @@ import traceback
 import weakref
 from concurrent.futures import Future, TimeoutError as FutureTimeout
 
-from .net import Latency, Network, journal_line
+from .net import Latency, Network, journal_line, read_journal
 from .process import ClusterNode
 from .protocol import RPCTimeout, envelope_problem, raise_for_error
 from .services import default_services
@@ -216,7 +216,7 @@ class Cluster:
     def journal(self):
         """Every send, delivery and drop so far: dicts with time (s from the start), event,
         from, to, id and body."""
-        return [json.loads(line) for line in self._loop.call(list, self._journal).result()]
+        return read_journal(self._loop.call(list, self._journal).result())
 
     def log(self, node):
         """What ``node`` has written on stderr so far."""

@@ -178,6 +178,22 @@ class Network:
 
 def journal_line(time, event, envelope):
     """One journal entry as a JSON line: time (s from the cluster's start), event (send,
-    delivered or dropped), from, to, id and body."""
-    return '{"time": %.6f, "event": "%s", "from": %s, "to": %s, "id": %d, "body": %s}\n' % (
-        time, event, json.dumps(envelope.src), json.dumps(envelope.dest), envelope.id, envelope.body_json)
+    delivered or dropped), from, to and id; a send has the body too, which its delivery or
+    drop, with the same id, does not repeat (it would double the journal)."""
+    line = '{"time": %.6f, "event": "%s", "from": %s, "to": %s, "id": %d' % (
+        time, event, json.dumps(envelope.src), json.dumps(envelope.dest), envelope.id)
+    return line + (', "body": %s}\n' % envelope.body_json if event == "send" else "}\n")
+
+
+def read_journal(lines):
+    """The events of journal ``lines``, each a dict, a delivery or drop given the body of its
+    send."""
+    events, bodies = [], {}
+    for line in lines:
+        event = json.loads(line)
+        if event["event"] == "send":
+            bodies[event["id"]] = event["body"]
+        elif event["id"] in bodies:
+            event["body"] = bodies[event["id"]]
+        events.append(event)
+    return events
