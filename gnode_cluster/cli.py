@@ -1,7 +1,8 @@
 """The command line, Maelstrom's shape: ``gnode-cluster test -w WORKLOAD --bin PATH [flags]
 [-- node arguments]``, with Maelstrom's flag names, defaults and exit statuses (0 valid,
 1 invalid, 2 unknown, 254 bad arguments, 255 the test crashed); and ``gnode-cluster check
--w WORKLOAD PATH``, a workload's checkers run again on a history from anywhere."""
+-w WORKLOAD PATH``, a workload's checkers run again on a history from anywhere; and
+``gnode-cluster prune --keep N``, old test folders removed from a store."""
 import argparse
 import json
 import os
@@ -41,6 +42,9 @@ def parser():
                                        "(default: nothing is written)")
     check.add_argument("path", metavar="PATH", help="a test's folder (store/latest), a history.jsonl, or "
                                                     "Maelstrom's history.edn")
+    prune = commands.add_parser("prune", help="remove old test folders from a store, keeping the newest")
+    prune.add_argument("--store", default="store", help="the store (default store/)")
+    prune.add_argument("--keep", required=True, type=int, metavar="N", help="how many of the newest tests to keep")
     return top
 
 
@@ -48,6 +52,8 @@ def main(argv=None):
     options = parser().parse_args(sys.argv[1:] if argv is None else argv)
     if options.command == "check":
         return check(options)
+    if options.command == "prune":
+        return prune(options)
     progress = _ProgressLine() if sys.stderr.isatty() else None
     try:
         result = run_test(**given(options), args=options.node_args, on_progress=progress)
@@ -105,6 +111,17 @@ def check(arguments):
         store.write(kept, results, history)
     print(summary(store.Result(results, kept)))
     return EXIT[results["valid"]]
+
+
+def prune(arguments):
+    """``gnode-cluster prune --keep N``: all but the N newest test folders of the store go."""
+    if arguments.keep < 0:
+        sys.stderr.write("gnode-cluster: --keep: at least 0, not %d\n" % arguments.keep)
+        return BAD_ARGUMENTS
+    removed = store.prune(arguments.store, arguments.keep)
+    print("removed %d test folder%s from %s, kept the newest %d"
+          % (len(removed), "" if len(removed) == 1 else "s", arguments.store, len(store.runs(arguments.store))))
+    return 0
 
 
 def _recorded_workload(path):

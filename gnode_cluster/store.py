@@ -5,6 +5,7 @@ with ``store/latest`` pointing to the newest, holding ``results.json`` and
 import datetime
 import json
 import os
+import shutil
 
 from . import checker
 
@@ -84,6 +85,28 @@ def new_folder(store, workload):
     if not os.path.exists(latest):
         os.symlink(os.path.relpath(path, store), latest)
     return path
+
+
+def runs(store):
+    """The test folders in ``store``, newest first: paths ``store/<workload>/<UTC time>``."""
+    found = []
+    for workload in sorted(os.listdir(store)) if os.path.isdir(store) else []:
+        folder = os.path.join(store, workload)
+        if workload == "latest" or os.path.islink(folder) or not os.path.isdir(folder):
+            continue
+        found += [os.path.join(folder, stamp) for stamp in os.listdir(folder)
+                  if os.path.isdir(os.path.join(folder, stamp))]
+    return sorted(found, key=os.path.basename, reverse=True)
+
+
+def prune(store, keep):
+    """Remove all but the ``keep`` newest test folders of ``store`` (never the one
+    ``store/latest`` points to); the paths removed."""
+    latest = os.path.realpath(os.path.join(store, "latest"))
+    removed = [path for path in runs(store)[keep:] if os.path.realpath(path) != latest]
+    for path in removed:
+        shutil.rmtree(path)
+    return removed
 
 
 def write(path, results, history):

@@ -2,8 +2,11 @@
 the tool must end with a summary that explains it, results.json, and the right exit status,
 with nothing but that summary on the terminal."""
 import json
+import os
 import sys
+import time
 
+from gnode_cluster import store
 from helpers import GNODE, ROOT
 from test_run_test import cli
 
@@ -80,3 +83,15 @@ def test_the_summary_names_the_partitions_and_labels_its_figures(tmp_path):
     assert "  partitions: %d: " % len(partitions) in out and "(majorities-ring)" in out
     assert "  stable latency ms (from an add until every read sees it): min " in out and " median " in out
     assert "None" not in out
+
+
+def test_prune_keeps_the_newest_tests_and_the_latest(tmp_path):
+    made = []
+    for workload in ("echo", "broadcast", "echo", "kafka"):
+        made.append(store.new_folder(str(tmp_path / "store"), workload))
+        time.sleep(0.002)  # folder names are times to the millisecond
+    done = cli("prune", "--keep", "2", cwd=tmp_path)
+    assert done.returncode == 0 and "removed 2 test folders from store, kept the newest 2" in done.stdout.decode()
+    assert [os.path.exists(path) for path in made] == [False, False, True, True]
+    assert os.path.realpath(tmp_path / "store" / "latest") == os.path.realpath(made[-1])
+    assert cli("prune", "--keep", "-1", cwd=tmp_path).returncode == 254
