@@ -7,7 +7,7 @@ import sys
 import sysconfig
 import textwrap
 
-from helpers import INIT, INIT_OK, line, node_env
+from helpers import INIT, INIT_OK, ROOT, line, node_env
 
 ECHO = """\
 from gnode import handler
@@ -68,3 +68,16 @@ def test_gnode_and_its_fixture_plugin_import_from_any_folder(tmp_path):
     done = run([sys.executable, "-c", probe], tmp_path)
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().split() == ["gnode", "gnode_pytest"]
+
+
+def test_a_users_project_runs_under_gnode_cluster_as_the_readme_prints_it(tmp_path):
+    project = make_project(tmp_path)
+    readme = (ROOT / "README.md").read_text()
+    command = next(line for line in readme[readme.index("### Your own project"):].splitlines()
+                   if line.startswith("gnode-cluster test"))
+    scripts = sysconfig.get_path("scripts")
+    env = dict(node_env(), PATH=scripts + os.pathsep + os.environ["PATH"])  # gnode and gnode-cluster, installed
+    done = subprocess.run(["bash", "-c", command], cwd=project, capture_output=True, timeout=60, env=env)
+    assert done.returncode == 0 and "echo: valid" in done.stdout.decode(), done.stdout.decode() + done.stderr.decode()
+    results = json.loads((project / "store" / "latest" / "results.json").read_text())
+    assert results["operations"]["echo"]["ok"] > 10
