@@ -2,7 +2,8 @@
 [-- node arguments]``, with Maelstrom's flag names, defaults and exit statuses (0 valid,
 1 invalid, 2 unknown, 254 bad arguments, 255 the test crashed); and ``gnode-cluster check
 -w WORKLOAD PATH``, a workload's checkers run again on a history from anywhere; and
-``gnode-cluster prune --keep N``, old test folders removed from a store."""
+``gnode-cluster prune --keep N``, old test folders removed from a store; and ``gnode-cluster
+serve``, the store over HTTP."""
 import argparse
 import json
 import os
@@ -12,6 +13,7 @@ from . import store
 from .core import run_test
 from .history import read_history
 from .options import add_arguments, given, resolve
+from .serve import server
 from .workload import workload_class
 
 CHECK_OPTIONS = ("availability", "checker_budget", "consistency_models")  # the checkers' own
@@ -45,6 +47,11 @@ def parser():
     prune = commands.add_parser("prune", help="remove old test folders from a store, keeping the newest")
     prune.add_argument("--store", default="store", help="the store (default store/)")
     prune.add_argument("--keep", required=True, type=int, metavar="N", help="how many of the newest tests to keep")
+    serve = commands.add_parser("serve", help="the store's tests and files over HTTP, as `maelstrom serve`")
+    serve.add_argument("--store", default="store", help="the store (default store/)")
+    serve.add_argument("--port", default=8080, type=int, help="the port (default 8080, as Maelstrom's)")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to bind (default 127.0.0.1: this "
+                                                           "machine only)")
     return top
 
 
@@ -54,6 +61,8 @@ def main(argv=None):
         return check(options)
     if options.command == "prune":
         return prune(options)
+    if options.command == "serve":
+        return serve(options)
     progress = _ProgressLine() if sys.stderr.isatty() else None
     try:
         result = run_test(**given(options), args=options.node_args, on_progress=progress)
@@ -121,6 +130,27 @@ def prune(arguments):
     removed = store.prune(arguments.store, arguments.keep)
     print("removed %d test folder%s from %s, kept the newest %d"
           % (len(removed), "" if len(removed) == 1 else "s", arguments.store, len(store.runs(arguments.store))))
+    return 0
+
+
+def serve(arguments):
+    """``gnode-cluster serve``: until interrupted."""
+    if not os.path.isdir(arguments.store):
+        sys.stderr.write("gnode-cluster: --store: no folder %s\n" % arguments.store)
+        return BAD_ARGUMENTS
+    try:
+        httpd = server(arguments.store, arguments.host, arguments.port)
+    except OSError as e:
+        sys.stderr.write("gnode-cluster: cannot serve on %s:%d: %s\n" % (arguments.host, arguments.port, e.strerror))
+        return BAD_ARGUMENTS
+    host, port = httpd.server_address[:2]
+    print("serving %s on http://%s:%d/ (Ctrl-C to stop)" % (arguments.store, host, port), flush=True)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
     return 0
 
 

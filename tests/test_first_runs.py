@@ -3,11 +3,13 @@ the tool must end with a summary that explains it, results.json, and the right e
 with nothing but that summary on the terminal."""
 import json
 import os
+import subprocess
 import sys
 import time
+import urllib.request
 
-from gnode_cluster import store
-from helpers import GNODE, ROOT
+from gnode_cluster import run_test, store
+from helpers import GNODE, ROOT, node_env
 from test_run_test import cli
 
 ECHO_ONLY = ROOT / "examples" / "echo"
@@ -95,3 +97,27 @@ def test_prune_keeps_the_newest_tests_and_the_latest(tmp_path):
     assert [os.path.exists(path) for path in made] == [False, False, True, True]
     assert os.path.realpath(tmp_path / "store" / "latest") == os.path.realpath(made[-1])
     assert cli("prune", "--keep", "-1", cwd=tmp_path).returncode == 254
+
+
+def test_serve_lists_the_tests_newest_first_and_serves_their_files_on_localhost(tmp_path):
+    kept = str(tmp_path / "store")
+    valid = run_test("echo", str(GNODE), node_count=1, time_limit=1, rate=20, store=kept)
+    time.sleep(0.002)
+    idle = run_test("echo", str(GNODE), node_count=1, time_limit=1, rate=0, store=kept)
+    server = subprocess.Popen([sys.executable, "-m", "gnode_cluster", "serve", "--store", kept, "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=node_env())
+    try:
+        banner = server.stdout.readline().decode()
+        assert banner.startswith("serving %s on http://127.0.0.1:" % kept), banner + server.stderr.read().decode()
+        address = banner.split()[3]
+        page = urllib.request.urlopen(address, timeout=10).read().decode()
+        newest, older = (page.index(os.path.basename(path)) for path in (idle.path, valid.path))
+        assert newest < older  # newest first
+        assert page.count(">valid<") == 1 and page.count(">INVALID<") == 1 and ">echo<" in page
+        assert "node_count 1" in page and "rate 20.0" in page
+        served = json.loads(urllib.request.urlopen(address + "echo/%s/results.json" % os.path.basename(valid.path),
+                                                   timeout=10).read())
+        assert served["valid"] is True and served["options"]["rate"] == 20.0
+    finally:
+        server.terminate()
+        server.wait(10)
