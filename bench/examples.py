@@ -22,6 +22,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 from gnode_cluster import run_test  # noqa: E402 (after the path is set)
+from gnode_cluster.cluster import open_journal  # noqa: E402
 from gnode_cluster.protocol import SERVICES  # noqa: E402
 
 GNODE = os.path.join(ROOT, "gnode.py")
@@ -53,7 +54,7 @@ FIGURES = ("msgs_per_op", "service_calls_per_op", "ok_fraction", "p50_ms", "stab
 def service_calls(path):
     """How many requests the nodes sent to Maelstrom's services, from the run's journal."""
     calls = 0
-    with open(os.path.join(path, "messages.jsonl")) as journal:
+    with open_journal(path) as journal:
         for line in journal:
             if '"event": "send"' in line:  # a cheap test first: the journal holds a million lines
                 event = json.loads(line)

@@ -6,6 +6,7 @@ timeout, does all the routing: delivery order then follows from one heap, no loc
 the network, and 25 nodes cost one thread, not 75. The caller's thread hands it work
 through a queue and a wake-up pipe, and waits on futures.
 """
+import gzip
 import itertools
 import json
 import os
@@ -28,6 +29,7 @@ from .services import default_services
 
 INIT_TIMEOUT = 10.0  # seconds Maelstrom gives a node to answer init
 DEFAULT_NODES = ("n1", "n2", "n3", "n4", "n5")  # Maelstrom's, with neither --node-count nor --nodes
+JOURNAL = "messages.jsonl"  # plain while the cluster runs (tail -f it), JOURNAL + ".gz" once it stops
 REJECTED_LINE_SHOWN = 2000  # characters of a rejected line in the crash report: whole, unless huge
 
 
@@ -118,7 +120,7 @@ class Cluster:
         self._command = command + list(args)
         self._env = {**(os.environ if inherit_env else {}), **(env or {})}
         rng = random.Random(seed)
-        self._journal_file = open(os.path.join(self.log_dir, "messages.jsonl"), "w")
+        self._journal_file = open(os.path.join(self.log_dir, JOURNAL), "w")
         self._journal = []
         self._services = default_services(rng)
         self.network = Network(self.nodes, self._services, Latency(latency, latency_dist, rng), self._record)
@@ -167,7 +169,9 @@ class Cluster:
         """End every node (SIGKILL, as Maelstrom does) and the loop; close the logs."""
         self._loop.stop()
         _end_processes(self._processes)
-        self._journal_file.close()
+        if not self._journal_file.closed:
+            self._journal_file.close()
+            _compress(os.path.join(self.log_dir, JOURNAL))
 
     @property
     def failed(self):
@@ -445,3 +449,17 @@ def _end_processes(processes):
     for process in list(processes.values()):
         process.close()
     processes.clear()
+
+
+def _compress(path):
+    """``path`` replaced by ``path``.gz: a busy test's journal is tens of MB of JSON, which
+    gzip makes about a tenth; done once, at the end, so the run itself pays nothing."""
+    with open(path, "rb") as plain, gzip.open(path + ".gz", "wb", compresslevel=1) as packed:
+        shutil.copyfileobj(plain, packed, 1 << 20)
+    os.remove(path)
+
+
+def open_journal(folder):
+    """The journal of a cluster that ran in ``folder``, as text lines (read_journal reads them)."""
+    path = os.path.join(folder, JOURNAL)
+    return open(path) if os.path.exists(path) else gzip.open(path + ".gz", "rt")

@@ -1,7 +1,7 @@
 """What a test came to, and where it is kept, as Maelstrom keeps it: the results (every
 checker's verdict, joined into one) and the test's folder, ``store/<workload>/<time>/``
 with ``store/latest`` pointing to the newest, holding ``results.json`` and
-``history.jsonl`` beside the cluster's ``messages.jsonl`` and ``node-logs/``."""
+``history.jsonl`` beside the cluster's ``messages.jsonl.gz`` and ``node-logs/``."""
 import datetime
 import json
 import os

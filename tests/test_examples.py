@@ -10,6 +10,7 @@ import shutil
 import pytest
 
 from gnode_cluster import run_test
+from gnode_cluster.cluster import open_journal
 from gnode_cluster.protocol import SERVICES
 from helpers import GNODE, ROOT
 
@@ -32,7 +33,7 @@ def run(tmp_path, monkeypatch):
 
 def dropped(result):
     """How many node-to-node messages the partitions dropped."""
-    with open(os.path.join(result.path, "messages.jsonl")) as journal:
+    with open_journal(result.path) as journal:
         return sum(json.loads(line)["event"] == "dropped" for line in journal)
 
 
@@ -123,7 +124,7 @@ def test_kafka_with_offsets_taken_without_a_compare_and_set_is_invalid(tmp_path)
 
 def service_requests(result):
     """How many requests the nodes sent to Maelstrom's services."""
-    with open(os.path.join(result.path, "messages.jsonl")) as journal:
+    with open_journal(result.path) as journal:
         events = [json.loads(line) for line in journal]
     return sum(e["event"] == "send" and e["to"] in SERVICES and e["from"].startswith("n") for e in events)
 

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from gnode_cluster import run_test
+from gnode_cluster.cluster import open_journal
 from helpers import GNODE, ROOT, node_env
 
 BROKEN = ROOT / "tests" / "broken_nodes"
@@ -25,7 +26,7 @@ def test_echo_on_the_command_line_is_valid_and_its_results_land_in_the_store_as_
     assert "echo: valid" in out and "msgs-per-op: all" in out
     latest = tmp_path / "store" / "latest"
     assert latest.is_symlink() and os.readlink(latest).startswith("echo" + os.sep)
-    assert sorted(os.listdir(latest)) == ["history.jsonl", "messages.jsonl", "node-logs", "results.json"]
+    assert sorted(os.listdir(latest)) == ["history.jsonl", "messages.jsonl.gz", "node-logs", "results.json"]
     assert sorted(os.listdir(latest / "node-logs")) == ["n%d.log" % i for i in range(1, 6)]  # Maelstrom's default
     results = json.loads((latest / "results.json").read_text())
     assert results["valid"] is True and results["workload"]["valid"] is True and results["stats"]["valid"] is True
@@ -110,7 +111,7 @@ def test_the_nemesis_partitions_and_heals_and_is_in_the_history(tmp_path):
     history = [json.loads(line) for line in open(os.path.join(result.path, "history.jsonl"))]
     nemesis = [e["f"] for e in history if e["process"] == "nemesis"]
     assert len(nemesis) >= 3 and nemesis[:2] == ["start-partition", "stop-partition"]
-    dropped = [json.loads(line) for line in open(os.path.join(result.path, "messages.jsonl"))]
+    dropped = [json.loads(line) for line in open_journal(result.path)]
     assert all(e["event"] != "dropped" for e in dropped)  # echo nodes never talk to each other
 
 
