@@ -336,6 +336,14 @@ class Graph:
         self.why = {}
         self.rels = 0  # every relationship some edge has
 
+    def copy(self):
+        """A graph with the same edges, to add edges to without changing this one (the words
+        of the data edges are shared: only data edges have any)."""
+        copied = Graph()
+        copied.out = collections.defaultdict(dict, {a: dict(edges) for a, edges in self.out.items()})
+        copied.why, copied.rels = self.why, self.rels
+        return copied
+
     def link(self, a, b, rel, why=None):
         if a == b:
             return
@@ -572,10 +580,13 @@ def result(analysis, models, budget=SEARCH_BUDGET, unknown_is_invalid=False, ano
     prohibited = prohibited_anomalies(models) | _reach(anomalies, _IMPLYING)
     graph, txns = analysis.graph, analysis.txns
     empty = not graph.out  # before the orders below: no dependency between any two transactions
-    # the orders Elle adds when the models need them (real time covers each process's order)
+    # the orders Elle adds when the models need them (real time covers each process's order),
+    # on a copy: the analysis stays as the workload inferred it, to be judged again
     if any(a.endswith("-realtime") for a in prohibited):
+        graph = graph.copy()
         add_realtime_edges(graph, txns)
     elif any(a.endswith("-process") for a in prohibited):
+        graph = graph.copy()
         add_process_edges(graph, txns)
     found_anomalies = dict(analysis.anomalies)
     if empty:

@@ -152,6 +152,19 @@ def test_g_single_realtime_only_for_strict_serializable():
         result["anomalies"]["G-single-item-realtime"][0]["explanation"]
 
 
+def test_judging_an_analysis_leaves_it_as_it_was_for_the_next_models():
+    # the history above, judged strict-serializable first: its real-time edges must not stay
+    # behind in the analysis and make it fail serializable too
+    history = ops((0, [["append", "x", 1]], "ok", [["append", "x", 1]]),
+                  (1, [["r", "x", None]], "ok", [["r", "x", []]]),
+                  (2, [["r", "x", None]], "ok", [["r", "x", [1]]]))
+    analysis = txn_list_append.analyse(history)
+    edges = {a: dict(out) for a, out in analysis.graph.out.items()}
+    assert elle.result(analysis, ["strict-serializable"])["valid"] is False
+    assert {a: dict(out) for a, out in analysis.graph.out.items()} == edges
+    assert elle.result(analysis, ["serializable"])["valid"] is True
+
+
 def test_g1a_g1b_internal_and_duplicates():
     aborted = ops((0, [["append", "x", 1]], "fail", [["append", "x", 1]]),
                   (1, [["r", "x", None]], "ok", [["r", "x", [1]]]))
