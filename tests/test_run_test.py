@@ -255,3 +255,15 @@ def test_a_process_id_is_never_used_twice_even_across_the_final_phase(tmp_path):
             phase_of.setdefault(entry["process"], set()).add(bool(entry.get("final")) and entry["f"] != "crash")
     assert all(len(phases) == 1 for phases in phase_of.values()), phase_of
     assert any(True in phases for phases in phase_of.values())
+
+
+def test_checker_budget_reaches_elles_cycle_search(tmp_path):
+    # read-committed's node is valid under read-committed, with cycles in its graph (G2-item) that
+    # one search step cannot get through: the verdict is then unknown, never a pass
+    options = dict(node_count=1, concurrency=4, time_limit=2, rate=100, seed=1, key_count=2,
+                   consistency_models="read-committed")
+    judged = [run_test("txn-rw-register", str(BROKEN / "txn_rw_register.py"), args=["read-committed"],
+                       store=str(tmp_path / "store"), **options, **budget) for budget in ({}, {"checker_budget": 1})]
+    assert judged[0].valid is True and judged[0].results["workload"]["not"]  # cycles rule stronger models out
+    assert judged[1].valid == "unknown"
+    assert judged[1].results["workload"]["anomaly_types"] == ["cycle-search-timeout"]
