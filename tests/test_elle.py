@@ -5,6 +5,7 @@ anomalies Elle's list_append_test and rw_register_test give them."""
 import pytest
 
 from gnode_cluster import elle
+from gnode_cluster.elle import consistency_model
 from gnode_cluster.workload import txn_list_append, txn_rw_register
 
 
@@ -15,8 +16,8 @@ def friendly(models):
 
 
 def test_weakest_and_strongest_models():
-    weakest = lambda ms: friendly(elle._most({elle.canonical(m) for m in ms}, elle.MODELS))  # noqa: E731
-    strongest = lambda ms: friendly(elle._most({elle.canonical(m) for m in ms}, elle._IMPLIED_BY_MODEL))  # noqa
+    weakest = lambda ms: friendly(consistency_model._most({elle.canonical(m) for m in ms}, elle.MODELS))  # noqa: E731
+    strongest = lambda ms: friendly(consistency_model._most({elle.canonical(m) for m in ms}, consistency_model._IMPLIED_BY_MODEL))  # noqa
     assert weakest([]) == set() and weakest(["serializable", "strict-serializable"]) == {"serializable"}
     assert weakest(["repeatable-read", "read-committed", "sequential", "read-your-writes"]) == \
         {"read-your-writes", "read-committed"}
