@@ -312,8 +312,11 @@ def run_case(case, command):
                 node.close()
             elif kind == "expect":
                 conversation.expect(value, node.next_line(timeout))
-                if conversation.problems:
-                    break  # a wrong answer: the rest of the conversation cannot put it right
+                if conversation.problems:  # a wrong answer or none: the rest cannot put it right
+                    status = node.proc.poll()
+                    if status is not None and (not node.input_closed or status != case.get("exit_code", 0)):
+                        conversation.fail("the node exited with status %d" % status)
+                    break
             elif kind == "quiet_ms":
                 deadline = time.monotonic() + value / 1000
                 line = node.next_line(value / 1000)  # any line up to the deadline: the sleep below makes up the rest

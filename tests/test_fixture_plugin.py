@@ -62,6 +62,17 @@ def test_a_wrong_answer_ends_the_case_at_once_without_waiting_for_the_lines_afte
     assert "got none" not in result.stdout.str() and result.stdout.str().count("!! expected:") == 1
 
 
+def test_a_node_that_dies_before_an_expected_line_fails_the_case_with_its_exit_status(pytester):
+    script = pytester.path / "dies.py"
+    script.write_text("import sys\nsys.stdin.readline()\nprint(%r, flush=True)\nsys.exit(3)\n" % json.dumps(INIT_OK))
+    write_fixture(pytester, [{"name": "dies", "timeout_ms": 1000, "steps": [
+        {"send": INIT}, {"expect": INIT_OK}, {"send": INIT}, {"expect": INIT_OK}]}])
+    result = pytester.runpytest("-p", "gnode_pytest", "--gnode-node", "%s %s" % (sys.executable, script))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*fixture case 'dies' failed: expected a line, got none; "
+                                 "the node exited with status 3*"])
+
+
 def test_missing_and_extra_output_fail_showing_the_line_against_nothing(pytester):
     node = fake_node(pytester, [json.dumps(INIT_OK), json.dumps(INIT_OK)])
     write_fixture(pytester, [
