@@ -22,8 +22,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 from gnode_cluster import run_test  # noqa: E402 (after the path is set)
-from gnode_cluster.cluster import open_journal  # noqa: E402
-from gnode_cluster.protocol import SERVICES  # noqa: E402
+from gnode_cluster.cluster import service_requests  # noqa: E402
 
 GNODE = os.path.join(ROOT, "gnode.py")
 BROADCAST = dict(node_count=25, time_limit=20, rate=100, latency=100)
@@ -51,17 +50,6 @@ TARGETS = {"3d": (30, 400, 600), "3e": (20, 1000, 2000)}
 FIGURES = ("msgs_per_op", "service_calls_per_op", "ok_fraction", "p50_ms", "stable_median_ms", "stable_max_ms")
 
 
-def service_calls(path):
-    """How many requests the nodes sent to Maelstrom's services, from the run's journal."""
-    calls = 0
-    with open_journal(path) as journal:
-        for line in journal:
-            if '"event": "send"' in line:  # a cheap test first: the journal holds a million lines
-                event = json.loads(line)
-                calls += event["to"] in SERVICES and event["from"][0] == "n"
-    return calls
-
-
 def one_run(name, store):
     workload, folder, options, environment = RUNS[name]
     saved = {key: os.environ.get(key) for key in environment}
@@ -78,7 +66,7 @@ def one_run(name, store):
     invoked = result.results["availability"]["invoke_count"]
     stable = result.results["workload"].get("stable_latencies") or {}
     return {"valid": result.valid, "msgs_per_op": result.results["net"]["servers"]["msgs_per_op"],
-            "service_calls_per_op": round(service_calls(result.path) / max(invoked, 1), 3),
+            "service_calls_per_op": round(service_requests(result.path) / max(invoked, 1), 3),
             "ok_fraction": round(result.results["availability"]["ok_fraction"], 4),
             "p50_ms": result.results["latency_ms"]["p50"],
             "stable_median_ms": stable.get("0.5"), "stable_max_ms": stable.get("1"), "path": result.path}

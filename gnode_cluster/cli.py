@@ -127,9 +127,12 @@ def prune(arguments):
     if arguments.keep < 0:
         sys.stderr.write("gnode-cluster: --keep: at least 0, not %d\n" % arguments.keep)
         return BAD_ARGUMENTS
+    if not store.runs(arguments.store):
+        sys.stderr.write("gnode-cluster: --store: no test folders in %s\n" % arguments.store)
+        return BAD_ARGUMENTS
     removed = store.prune(arguments.store, arguments.keep)
-    print("removed %d test folder%s from %s, kept the newest %d"
-          % (len(removed), "" if len(removed) == 1 else "s", arguments.store, len(store.runs(arguments.store))))
+    print("removed %d test folder%s from %s, kept %d" % (len(removed), "" if len(removed) == 1 else "s",
+                                                       arguments.store, len(store.runs(arguments.store))))
     return 0
 
 
@@ -185,8 +188,7 @@ def summary(result):
     """What a person reads at the end: the verdict and why, per-operation counts, latency,
     stable latencies where there are some, messages per operation, and where it all is."""
     results = result.results
-    verdict = "CRASHED" if "crashed" in results else {True: "valid", False: "INVALID", "unknown": "unknown"}[result.valid]
-    lines = ["", "%s: %s" % (results["options"]["workload"], verdict)]
+    lines = ["", "%s: %s" % (results["options"]["workload"], store.verdict(results))]
     lines += ["  why: %s" % why.replace("\n", "\n       ") for why in results["why"]]
     for f, counts in sorted(results["operations"].items()):
         lines.append("  %-24s ok %d  fail %d  info %d" % (f, counts["ok"], counts["fail"], counts["info"]))

@@ -22,9 +22,9 @@ import traceback
 import weakref
 from concurrent.futures import Future, TimeoutError as FutureTimeout
 
-from .net import Latency, Network, journal_line, read_journal
+from .net import Latency, Network, is_client, journal_line, read_journal
 from .process import ClusterNode
-from .protocol import RPCTimeout, envelope_problem, raise_for_error
+from .protocol import SERVICES, RPCTimeout, envelope_problem, raise_for_error
 from .services import default_services
 
 INIT_TIMEOUT = 10.0  # seconds Maelstrom gives a node to answer init
@@ -463,3 +463,15 @@ def open_journal(folder):
     """The journal of a cluster that ran in ``folder``, as text lines (read_journal reads them)."""
     path = os.path.join(folder, JOURNAL)
     return open(path) if os.path.exists(path) else gzip.open(path + ".gz", "rt")
+
+
+def service_requests(folder):
+    """How many requests the nodes of the cluster that ran in ``folder`` sent to Maelstrom's
+    services, counted in its journal."""
+    count = 0
+    with open_journal(folder) as journal:
+        for line in journal:
+            if '"event": "send"' in line:  # a cheap test first: a busy run's journal holds a million lines
+                event = json.loads(line)
+                count += event["to"] in SERVICES and not is_client(event["from"])
+    return count

@@ -23,12 +23,8 @@ def index_page(root):
                 results = json.load(f)
         except (OSError, ValueError):
             results = None  # a test still running, or cut short before its results
-        if results is None:
-            verdict, options = "no results", {}
-        else:
-            verdict = "crashed" if "crashed" in results else {True: "valid", False: "INVALID"}.get(
-                results["valid"], "unknown")
-            options = results.get("options", {})
+        verdict = "no results" if results is None else store.verdict(results)
+        options = {} if results is None else results.get("options", {})
         shown = ", ".join("%s %s" % (name, _option(options[name])) for name in SHOWN_OPTIONS
                           if options.get(name) not in (None, [], ()))
         link = urllib.parse.quote(relative) + "/"

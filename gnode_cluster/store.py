@@ -5,9 +5,11 @@ with ``store/latest`` pointing to the newest, holding ``results.json`` and
 import datetime
 import json
 import os
+import re
 import shutil
 
 from . import checker
+from .workload import WORKLOADS
 
 CHECKERS = ("workload", "stats", "availability", "net")  # each a verdict in the results
 
@@ -43,7 +45,8 @@ def results(workload, history, options, net=None, crash=None, partitions=()):
         verdicts.append(False)
     found["valid"] = False if False in verdicts else "unknown" if "unknown" in verdicts else True
     found["why"] = [found[name]["why"] for name in CHECKERS
-                    if found[name]["valid"] is not True and found[name].get("why")]
+                    if found[name]["valid"] is not True and found[name].get("why")
+                    and not (crash is not None and name == "stats" and not found["stats"]["count"])]  # the crash says why
     if crash is not None:
         found["why"].insert(0, "the test crashed: " + crash)
     found["nemesis"] = {"partitions": list(partitions)}
@@ -51,17 +54,29 @@ def results(workload, history, options, net=None, crash=None, partitions=()):
     return found
 
 
+def verdict(results):
+    """The verdict of ``results`` in a word: valid, INVALID, unknown or CRASHED."""
+    if "crashed" in results:
+        return "CRASHED"
+    return {True: "valid", False: "INVALID"}.get(results["valid"], "unknown")
+
+
 def partitions(history):
     """The nemesis's partitions in a full history: [{"start", "stop", "kind", "grudge"}],
     times in seconds; ``stop`` is None for one still in place at the end."""
-    found = []
+    found, last_f = [], None
     for entry in history:
         if entry["process"] != "nemesis":
             continue
+        if entry["f"] == last_f:
+            continue  # Jepsen's histories (Maelstrom's history.edn) hold each nemesis op twice: invoked, done
+        last_f = entry["f"]
         if found and found[-1]["stop"] is None:
             found[-1]["stop"] = entry["time"]  # a stop, or a new partition in place of the last
         if entry["f"] == "start-partition":
-            value = entry.get("value")  # ours: kind and grudge; a history from elsewhere may differ
+            value = entry.get("value")  # ours: {kind, grudge}; Maelstrom's: [kind, grudge]
+            if isinstance(value, (list, tuple)) and len(value) == 2 and isinstance(value[0], str):
+                value = {"kind": value[0].lstrip(":"), "grudge": value[1]}
             found.append({"start": entry["time"], "stop": None, **(value if isinstance(value, dict) else {})})
     return found
 
@@ -87,15 +102,20 @@ def new_folder(store, workload):
     return path
 
 
+TEST_FOLDER = re.compile(r"^\d{8}T\d{6}\.\d{3}Z$")  # new_folder's names: the UTC time
+
+
 def runs(store):
-    """The test folders in ``store``, newest first: paths ``store/<workload>/<UTC time>``."""
+    """The test folders in ``store``, newest first: paths ``store/<workload>/<UTC time>``,
+    and nothing else (a workload's folder is named after a known workload, a test's after
+    its time), so that ``prune`` can never take a folder a test did not make."""
     found = []
     for workload in sorted(os.listdir(store)) if os.path.isdir(store) else []:
         folder = os.path.join(store, workload)
-        if workload == "latest" or os.path.islink(folder) or not os.path.isdir(folder):
+        if workload not in WORKLOADS or os.path.islink(folder) or not os.path.isdir(folder):
             continue
         found += [os.path.join(folder, stamp) for stamp in os.listdir(folder)
-                  if os.path.isdir(os.path.join(folder, stamp))]
+                  if TEST_FOLDER.match(stamp) and os.path.isdir(os.path.join(folder, stamp))]
     return sorted(found, key=os.path.basename, reverse=True)
 
 

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from gnode_cluster import run_test
+from gnode_cluster import run_test, store
 from helpers import ROOT, node_env
 
 BROKEN = ROOT / "tests" / "broken_nodes"
@@ -109,3 +109,18 @@ def test_check_judges_a_maelstrom_txn_history_under_the_models_asked_for(tmp_pat
     done = check("-w", "txn-rw-register", "--consistency-models", "read-comitted", "history.edn", cwd=tmp_path)
     assert done.returncode == 254 and b"--consistency-models: unknown consistency model(s) read-comitted" \
         in done.stderr
+
+
+def test_partitions_are_read_from_our_histories_and_from_maelstroms_which_hold_each_nemesis_op_twice():
+    ours = [{"process": "nemesis", "type": "info", "f": "start-partition", "time": 1.0,
+             "value": {"kind": "majority", "grudge": {"n0": ["n1"]}}},
+            {"process": 0, "type": "invoke", "f": "read", "time": 1.5},
+            {"process": "nemesis", "type": "info", "f": "stop-partition", "time": 2.0, "value": None},
+            {"process": "nemesis", "type": "info", "f": "start-partition", "time": 3.0,
+             "value": {"kind": "one", "grudge": {}}}]
+    assert store.partitions(ours) == [{"start": 1.0, "stop": 2.0, "kind": "majority", "grudge": {"n0": ["n1"]}},
+                                      {"start": 3.0, "stop": None, "kind": "one", "grudge": {}}]
+    twice = [dict(entry, value=[":" + entry["value"]["kind"], entry["value"]["grudge"]])
+             if entry["f"] == "start-partition" else entry for entry in ours[:3]]
+    twice = [twice[0], dict(twice[0], time=1.1), twice[1], twice[2], dict(twice[2], time=2.1)]
+    assert store.partitions(twice) == [{"start": 1.0, "stop": 2.0, "kind": "majority", "grudge": {"n0": ["n1"]}}]

@@ -10,8 +10,7 @@ import shutil
 import pytest
 
 from gnode_cluster import run_test
-from gnode_cluster.cluster import open_journal
-from gnode_cluster.protocol import SERVICES
+from gnode_cluster.cluster import open_journal, service_requests
 from helpers import GNODE, ROOT
 
 EXAMPLES = ROOT / "examples"
@@ -98,6 +97,7 @@ def test_kafka_on_lin_kv_is_valid_on_two_nodes(run):
     result = run("kafka", "kafka", node_count=2, concurrency="2n", time_limit=4, rate=200, latency=10, final_wait=1,
                  seed=1)
     assert result.results["operations"]["send"]["ok"] > 100 and result.results["workload"]["error_types"] == []
+    assert service_requests(result.path) > 2 * result.results["operations"]["send"]["ok"]  # a cas and a write each
 
 
 def with_bug(tmp_path, example, old, new):
@@ -122,18 +122,11 @@ def test_kafka_with_offsets_taken_without_a_compare_and_set_is_invalid(tmp_path)
     assert result.valid is False and "inconsistent-offsets" in result.results["workload"]["bad_error_types"]
 
 
-def service_requests(result):
-    """How many requests the nodes sent to Maelstrom's services."""
-    with open_journal(result.path) as journal:
-        events = [json.loads(line) for line in journal]
-    return sum(e["event"] == "send" and e["to"] in SERVICES and e["from"].startswith("n") for e in events)
-
-
 def test_kafka_with_an_owner_per_key_is_valid_without_a_service_call(run):
     result = run("kafka", "kafka/5c", node_count=2, concurrency="2n", time_limit=4, rate=200, latency=10,
                  final_wait=1, seed=1)
     assert result.results["operations"]["send"]["ok"] > 100 and result.results["workload"]["error_types"] == []
-    assert service_requests(result) == 0 and result.results["net"]["servers"]["msg_count"] > 100  # forwards
+    assert service_requests(result.path) == 0 and result.results["net"]["servers"]["msg_count"] > 100  # forwards
 
 
 def test_kafka_5c_handing_out_the_offset_after_the_append_is_invalid(tmp_path):
@@ -154,7 +147,7 @@ def test_txn_rw_register_on_one_node_is_strict_serializable(run):
     result = run("txn-rw-register", "txn-rw-register", node_count=1, concurrency="2n", time_limit=3, rate=300,
                  availability="total", seed=8)
     assert result.results["workload"]["consistency_models"] == ["strict-serializable"]
-    assert result.results["operations"]["txn"]["ok"] > 300
+    assert result.results["operations"]["txn"]["ok"] > 150 and result.results["operations"]["txn"]["fail"] == 0
 
 
 def test_txn_rw_register_replicated_per_transaction_is_read_committed_and_totally_available(run, monkeypatch):
@@ -172,7 +165,7 @@ def test_txn_rw_register_replicated_write_by_write_is_read_uncommitted_only(tmp_
                       node_count=2, consistency_models=models, store=str(tmp_path / "store"), **TXN_TOTAL)
     assert result.valid is valid, result.results["why"]
     if not valid:
-        assert result.results["workload"]["anomaly_types"] == ["G1b"]
+        assert "G1b" in result.results["workload"]["anomaly_types"]
 
 
 # txn-list-append as Datomic does it, on lin-kv; two keys at a time and 1 ms to and from lin-kv, so that
@@ -183,7 +176,7 @@ CONTENDED = dict(node_count=2, time_limit=4, rate=100, key_count=2, latency=1, s
 def test_txn_list_append_on_lin_kv_is_strict_serializable_on_two_nodes(run):
     result = run("txn-list-append", "txn-list-append", **CONTENDED)
     assert result.results["workload"]["consistency_models"] == ["strict-serializable"]
-    assert result.results["operations"]["txn"]["ok"] > 300
+    assert result.results["operations"]["txn"]["ok"] > 150 and result.results["operations"]["txn"]["fail"] == 0
 
 
 def test_txn_list_append_writing_the_root_without_a_compare_and_set_is_invalid(tmp_path):
@@ -202,7 +195,7 @@ def test_txn_list_append_writing_the_root_without_a_compare_and_set_is_invalid(t
 
 
 # lin-kv by Raft. Seed 26's partitions: a majority/minority split from 0.8 s to 2.6 s, then one node
-# cut off from 3.7 s to the end, each longer than an election, so each costs the minority its leader.
+# cut off from about 3.6 s to the end, each longer than an election, so each costs the minority its leader.
 RAFT = dict(node_count=3, concurrency="2n", time_limit=5, rate=100, nemesis="partition", nemesis_interval=1,
             seed=26)
 

@@ -3,6 +3,7 @@ the tool must end with a summary that explains it, results.json, and the right e
 with nothing but that summary on the terminal."""
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ def test_a_node_that_refuses_the_topology_crashes_the_test_naming_the_node_and_i
     assert "broadcast: CRASHED" in out
     assert "n0 did not take the topology: error 10: no handler for type 'topology'" in out
     assert "go after --" in out  # the hint at the node's own arguments
+    assert "no operation was run" not in out  # the crash says why, not a hint at --rate
     assert "n0 did not take the topology" in results(tmp_path)["crashed"]
 
 
@@ -82,7 +84,7 @@ def test_the_summary_names_the_partitions_and_labels_its_figures(tmp_path):
     assert done.returncode == 0, out + done.stderr.decode()
     partitions = results(tmp_path)["nemesis"]["partitions"]
     assert partitions and all(p["start"] < (p["stop"] or 1e9) for p in partitions)
-    assert "  partitions: %d: " % len(partitions) in out and "(majorities-ring)" in out
+    assert re.search(r"\n  partitions: %d: [\d.]+ s to ([\d.]+ s|the end) \([a-z-]+\)" % len(partitions), out), out
     assert "  stable latency ms (from an add until every read sees it): min " in out and " median " in out
     assert "None" not in out
 
@@ -92,11 +94,18 @@ def test_prune_keeps_the_newest_tests_and_the_latest(tmp_path):
     for workload in ("echo", "broadcast", "echo", "kafka"):
         made.append(store.new_folder(str(tmp_path / "store"), workload))
         time.sleep(0.002)  # folder names are times to the millisecond
+    strays = [tmp_path / "store" / "echo" / "notes", tmp_path / "store" / "src" / "pkg"]  # no test made these
+    for stray in strays:
+        stray.mkdir(parents=True)
     done = cli("prune", "--keep", "2", cwd=tmp_path)
-    assert done.returncode == 0 and "removed 2 test folders from store, kept the newest 2" in done.stdout.decode()
+    assert done.returncode == 0 and "removed 2 test folders from store, kept 2" in done.stdout.decode()
     assert [os.path.exists(path) for path in made] == [False, False, True, True]
     assert os.path.realpath(tmp_path / "store" / "latest") == os.path.realpath(made[-1])
+    done = cli("prune", "--keep", "0", cwd=tmp_path)  # all but latest, which stays
+    assert done.returncode == 0 and "removed 1 test folder from store, kept 1" in done.stdout.decode()
+    assert all(stray.is_dir() for stray in strays)
     assert cli("prune", "--keep", "-1", cwd=tmp_path).returncode == 254
+    assert cli("prune", "--keep", "1", "--store", str(tmp_path / "elsewhere"), cwd=tmp_path).returncode == 254
 
 
 def test_serve_lists_the_tests_newest_first_and_serves_their_files_on_localhost(tmp_path):
