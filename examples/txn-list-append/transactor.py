@@ -42,7 +42,10 @@ and never read it again. ROOT is the exception: it must be read again by every
 transaction, or the node would answer from an old snapshot.
 
 (The table still grows by one entry per key ever written; the tutorial's next exercise
-splits it into a tree of tables.)
+splits it into a tree of tables. Two costs this file accepts, to stay short: the pieces a
+failed cas stored stay in lin-kv, unreachable, and a transaction retries for as long as
+others keep committing first: under heavy contention it may run past the client's
+timeout, which the client then records as indeterminate.)
 """
 import itertools
 

@@ -6,9 +6,9 @@ and greenlets switch only where one blocks, so no other transaction can come bet
 them: on one node the store is serializable for free.
 
 6b and 6c, several nodes, totally available: a node never waits for its peers. It runs a
-transaction on its own copy, answers, and only then sends the writes on with node.send
-(fire and forget: a write a partition drops is never seen there, which the weak models
-asked for allow). How the writes travel is the whole difference, set by TXN_REPLICATION:
+transaction on its own copy, sends the writes on with node.send and answers, waiting for
+no one (fire and forget: a write a partition drops is never seen there, which the weak
+models asked for allow). How the writes travel is the whole difference, set by TXN_REPLICATION:
 
 - "each-write" (6b): one message per write, as the transaction makes it. A peer applies
   them one at a time, so a transaction there can read a value its writer overwrote

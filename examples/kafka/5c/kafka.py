@@ -38,8 +38,9 @@ def by_owner(node, keys):
 @handler("send")
 def send(node, msg):
     key = msg.body["key"]
-    if owner(node, key) != node.id:
-        return {"type": "send_ok", "offset": node.sync_rpc(owner(node, key), msg.body)["offset"]}
+    where = owner(node, key)
+    if where != node.id:
+        return {"type": "send_ok", "offset": node.sync_rpc(where, msg.body)["offset"]}
     logs[key].append(msg.body["msg"])
     return {"type": "send_ok", "offset": len(logs[key]) - 1}
 
