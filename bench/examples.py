@@ -22,7 +22,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 from gnode_cluster import run_test  # noqa: E402 (after the path is set)
-from gnode_cluster.cluster import service_requests  # noqa: E402
+from gnode_cluster.journal import service_requests  # noqa: E402
 
 GNODE = os.path.join(ROOT, "gnode.py")
 BROADCAST = dict(node_count=25, time_limit=20, rate=100, latency=100)

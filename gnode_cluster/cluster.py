@@ -6,7 +6,6 @@ timeout, does all the routing: delivery order then follows from one heap, no loc
 the network, and 25 nodes cost one thread, not 75. The caller's thread hands it work
 through a queue and a wake-up pipe, and waits on futures.
 """
-import gzip
 import itertools
 import json
 import os
@@ -22,14 +21,14 @@ import traceback
 import weakref
 from concurrent.futures import Future, TimeoutError as FutureTimeout
 
-from .net import Latency, Network, is_client, journal_line, read_journal
+from . import journal
+from .net import Latency, Network
 from .process import ClusterNode
-from .protocol import SERVICES, RPCTimeout, envelope_problem, raise_for_error
+from .protocol import RPCTimeout, envelope_problem, raise_for_error
 from .services import default_services
 
 INIT_TIMEOUT = 10.0  # seconds Maelstrom gives a node to answer init
 DEFAULT_NODES = ("n1", "n2", "n3", "n4", "n5")  # Maelstrom's, with neither --node-count nor --nodes
-JOURNAL = "messages.jsonl"  # plain while the cluster runs (tail -f it), JOURNAL + ".gz" once it stops
 REJECTED_LINE_SHOWN = 2000  # characters of a rejected line in the crash report: whole, unless huge
 
 
@@ -120,7 +119,7 @@ class Cluster:
         self._command = command + list(args)
         self._env = {**(os.environ if inherit_env else {}), **(env or {})}
         rng = random.Random(seed)
-        self._journal_file = open(os.path.join(self.log_dir, JOURNAL), "w")
+        self._journal_file = open(os.path.join(self.log_dir, journal.FILE), "w")
         self._journal = []
         self._services = default_services(rng)
         self.network = Network(self.nodes, self._services, Latency(latency, latency_dist, rng), self._record)
@@ -171,7 +170,7 @@ class Cluster:
         _end_processes(self._processes)
         if not self._journal_file.closed:
             self._journal_file.close()
-            _compress(os.path.join(self.log_dir, JOURNAL))
+            journal.compress(os.path.join(self.log_dir, journal.FILE))
 
     @property
     def failed(self):
@@ -220,7 +219,7 @@ class Cluster:
     def journal(self):
         """Every send, delivery and drop so far: dicts with time (s from the start), event,
         from, to, id and body."""
-        return read_journal(self._loop.call(list, self._journal).result())
+        return journal.read(self._loop.call(list, self._journal).result())
 
     def log(self, node):
         """What ``node`` has written on stderr so far."""
@@ -313,7 +312,7 @@ class Cluster:
     def _record(self, time, event, envelope):
         # Kept as text: a string is no work for the garbage collector, while a dict per event
         # made each full collection of a busy cluster a pause of tens of ms in delivery.
-        line = journal_line(time, event, envelope)
+        line = journal.line(time, event, envelope)
         self._journal.append(line)
         self._journal_file.write(line)
 
@@ -449,29 +448,3 @@ def _end_processes(processes):
     for process in list(processes.values()):
         process.close()
     processes.clear()
-
-
-def _compress(path):
-    """``path`` replaced by ``path``.gz: a busy test's journal is tens of MB of JSON, which
-    gzip makes about a tenth; done once, at the end, so the run itself pays nothing."""
-    with open(path, "rb") as plain, gzip.open(path + ".gz", "wb", compresslevel=1) as packed:
-        shutil.copyfileobj(plain, packed, 1 << 20)
-    os.remove(path)
-
-
-def open_journal(folder):
-    """The journal of a cluster that ran in ``folder``, as text lines (read_journal reads them)."""
-    path = os.path.join(folder, JOURNAL)
-    return open(path) if os.path.exists(path) else gzip.open(path + ".gz", "rt")
-
-
-def service_requests(folder):
-    """How many requests the nodes of the cluster that ran in ``folder`` sent to Maelstrom's
-    services, counted in its journal."""
-    count = 0
-    with open_journal(folder) as journal:
-        for line in journal:
-            if '"event": "send"' in line:  # a cheap test first: a busy run's journal holds a million lines
-                event = json.loads(line)
-                count += event["to"] in SERVICES and not is_client(event["from"])
-    return count

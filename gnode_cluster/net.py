@@ -1,5 +1,5 @@
-"""The network, as Maelstrom's behaves: who is on it, latency, partitions, the journal and
-the message statistics. Pure bookkeeping on a clock it is handed: it starts no process
+"""The network, as Maelstrom's behaves: who is on it, latency, partitions, and the message
+statistics; every send, delivery and drop goes to the journal it is handed (journal.py). Pure bookkeeping on a clock it is handed: it starts no process
 and reads no pipe (the cluster does), so every rule here is tested on its own.
 
 What it copies of Maelstrom's network, as Maelstrom's source behaves: a message is
@@ -174,26 +174,3 @@ class Network:
             return {"send_count": sent, "recv_count": delivered, "msg_count": sent,
                     "msgs_per_op": round(sent / operations, 3) if operations else None}
         return {kind: figures(*counts) for kind, counts in self._count.items()}
-
-
-def journal_line(time, event, envelope):
-    """One journal entry as a JSON line: time (s from the cluster's start), event (send,
-    delivered or dropped), from, to and id; a send has the body too, which its delivery or
-    drop, with the same id, does not repeat (it would double the journal)."""
-    line = '{"time": %.6f, "event": "%s", "from": %s, "to": %s, "id": %d' % (
-        time, event, json.dumps(envelope.src), json.dumps(envelope.dest), envelope.id)
-    return line + (', "body": %s}\n' % envelope.body_json if event == "send" else "}\n")
-
-
-def read_journal(lines):
-    """The events of journal ``lines``, each a dict, a delivery or drop given the body of its
-    send."""
-    events, bodies = [], {}
-    for line in lines:
-        event = json.loads(line)
-        if event["event"] == "send":
-            bodies[event["id"]] = event["body"]
-        elif event["id"] in bodies:
-            event["body"] = bodies[event["id"]]
-        events.append(event)
-    return events

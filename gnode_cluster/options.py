@@ -10,7 +10,7 @@ from .cluster import node_names
 from .elle import parse_models
 from .linearizable import DEFAULT_BUDGET
 from .net import LATENCY_DISTS
-from .workload import WORKLOADS
+from .workload import WORKLOADS, workload_class
 from .workload.broadcast import TOPOLOGIES
 
 NEMESES = ("partition",)
@@ -158,7 +158,7 @@ def resolve(**given):
                for name, option in BY_NAME.items()}
     options["nodes"] = node_names(options["node_count"], options["nodes"])  # both parsed: no error left
     if options["concurrency"] is None:
-        options["concurrency"] = concurrency(WORKLOADS[options["workload"]].WORKLOAD.default_concurrency)
+        options["concurrency"] = concurrency(workload_class(options["workload"]).default_concurrency)
     options["concurrency"] = workers(options["concurrency"], len(options["nodes"]))
     return options
 

@@ -13,8 +13,7 @@ import pytest
 import gnode
 import gnode_cluster
 from gnode_cluster import Cluster, ClusterError
-from gnode_cluster.cluster import open_journal
-from gnode_cluster.net import read_journal
+from gnode_cluster import journal
 from helpers import GNODE, ROOT, node_env
 
 BROADCAST = """
@@ -98,18 +97,18 @@ def test_three_nodes_broadcast_through_the_network_and_init_went_out_as_maelstro
         assert cluster.request("n0", {"type": "broadcast", "message": 1}) == {
             "type": "broadcast_ok", "in_reply_to": 1, "msg_id": 3}  # init_ok 0, then the two sends
         wait_for(lambda: read(cluster, "n2") == [1] and read(cluster, "n1") == [1])
-        journal = cluster.journal()
-    inits = [e for e in journal if e["event"] == "send" and e["body"]["type"] == "init"]
+        events = cluster.journal()
+    inits = [e for e in events if e["event"] == "send" and e["body"]["type"] == "init"]
     assert [(e["from"], e["to"], e["body"]) for e in inits] == [
         ("c%d" % i, "n%d" % i, {"type": "init", "msg_id": 1, "node_id": "n%d" % i, "node_ids": ["n0", "n1", "n2"]})
         for i in range(3)]
-    gossip = [e for e in journal if e["from"] == "n0" and e["to"] == "n1" and e["body"]["type"] == "broadcast"]
+    gossip = [e for e in events if e["from"] == "n0" and e["to"] == "n1" and e["body"]["type"] == "broadcast"]
     assert [e["event"] for e in gossip] == ["send", "delivered"] and gossip[1]["time"] - gossip[0]["time"] >= 0.02
-    written = [json.loads(x) for x in open_journal(tmp_path)]
-    assert [(e["event"], e["id"]) for e in written] == [(e["event"], e["id"]) for e in journal]
+    written = [json.loads(x) for x in journal.open_journal(tmp_path)]
+    assert [(e["event"], e["id"]) for e in written] == [(e["event"], e["id"]) for e in events]
     # on disk a body is written once, with its send; read back, a delivery has it again
     assert all(("body" in e) == (e["event"] == "send") for e in written)
-    assert read_journal(open_journal(tmp_path)) == journal and not (tmp_path / "messages.jsonl").exists()
+    assert journal.read(journal.open_journal(tmp_path)) == events and not (tmp_path / "messages.jsonl").exists()
 
 
 def test_a_partition_drops_messages_at_delivery_and_heal_lets_later_ones_through(broadcast):

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from gnode_cluster import run_test
-from gnode_cluster.cluster import open_journal, service_requests
+from gnode_cluster.journal import open_journal, service_requests
 from helpers import GNODE, ROOT
 
 EXAMPLES = ROOT / "examples"

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from gnode_cluster import run_test
-from gnode_cluster.cluster import open_journal
+from gnode_cluster.journal import open_journal
 from helpers import GNODE, ROOT, node_env
 
 BROKEN = ROOT / "tests" / "broken_nodes"
