@@ -44,9 +44,10 @@ def results(workload, history, options, net=None, crash=None, partitions=()):
         found["crashed"] = crash
         verdicts.append(False)
     found["valid"] = False if False in verdicts else "unknown" if "unknown" in verdicts else True
-    found["why"] = [found[name]["why"] for name in CHECKERS
-                    if found[name]["valid"] is not True and found[name].get("why")
-                    and not (crash is not None and name == "stats" and not found["stats"]["count"])]  # the crash says why
+    explained = [name for name in CHECKERS if found[name]["valid"] is not True and found[name].get("why")]
+    if crash is not None and not found["stats"]["count"] and "stats" in explained:
+        explained.remove("stats")  # no operation ran because of the crash, whose why comes first
+    found["why"] = [found[name]["why"] for name in explained]
     if crash is not None:
         found["why"].insert(0, "the test crashed: " + crash)
     found["nemesis"] = {"partitions": list(partitions)}
