@@ -1,7 +1,8 @@
 """Maelstrom's checkers as pure functions over a history (a list of the entries described in
 ``gnode_cluster.workload``): Jepsen's set-full, unique-ids and stats, Maelstrom's counter and
 availability checkers. Each returns a JSON-serialisable dict whose ``valid`` is True, False
-or "unknown", and, when it is not True, ``why``, in words.
+or "unknown", and, when it is not True, ``why``, in words, and ``implicated``, the
+operations it names (``implicated`` below), which the test's report highlights.
 """
 import json
 
@@ -9,6 +10,7 @@ QUANTILES = (0, 0.5, 0.95, 0.99, 1)  # the points Jepsen reports latencies at
 WORST_STALE = 8  # stale elements detailed, the slowest first, as Jepsen does
 DUPLICATES_SHOWN = 48  # duplicated ids listed, the most frequent first, as Jepsen does
 ERRORS_SHOWN = 20
+IMPLICATED_SHOWN = 50  # operations a checker names for the report to highlight
 
 
 def is_client_op(entry):
@@ -172,6 +174,9 @@ def _set_full_results(elements, duplicated, add_f):
         result["lost_latencies"] = lost_latencies
     if lost:
         result["why"] = _why_lost(lost, add_f)
+        # what made each known, the last read that saw it, the read that did not
+        result["implicated"] = implicated(pair[1] for e in lost[:10]
+                                          for pair in (e.known, e.last_present, e.last_absent) if pair)
     elif not stable:
         result["why"] = ("nothing was added, so nothing could be checked" if not elements else
                          "no element ever became stable: none of the %d added was in every read begun "
@@ -196,11 +201,24 @@ def _why_lost(lost, add_f):
     return words
 
 
+def implicated(entries):
+    """The operations a checker names, for the report to highlight: each of ``entries`` (an
+    invocation or a completion) as its process and time, once, at most IMPLICATED_SHOWN."""
+    refs = []
+    for entry in entries:
+        ref = {"process": entry["process"], "time": entry.get("time")}
+        if ref not in refs:
+            refs.append(ref)
+        if len(refs) == IMPLICATED_SHOWN:
+            break
+    return refs
+
+
 def unique_ids(history, f="generate"):
     """Jepsen's unique-ids checker: valid if no id comes back in two ok ``f`` completions.
     Reports the attempted, acknowledged and duplicated counts, the most duplicated ids with
     their counts, and the [lowest, highest] id (None if there are none or they do not compare)."""
-    attempted, acknowledged, counts = 0, [], {}
+    attempted, acknowledged, counts, holders = 0, [], {}, {}
     for entry in history:
         if entry.get("f") != f:
             continue
@@ -211,6 +229,7 @@ def unique_ids(history, f="generate"):
             key = element_key(entry["value"])
             value, count = counts.get(key, (entry["value"], 0))
             counts[key] = (value, count + 1)
+            holders.setdefault(key, []).append(entry)
     duplicated = sorted((pair for pair in counts.values() if pair[1] > 1), key=lambda pair: -pair[1])
     try:
         id_range = [min(acknowledged), max(acknowledged)] if acknowledged else None
@@ -222,6 +241,8 @@ def unique_ids(history, f="generate"):
               "range": id_range}
     if duplicated:
         value, count = duplicated[0]
+        result["implicated"] = implicated(entry for value, _ in duplicated[:DUPLICATES_SHOWN]
+                                          for entry in holders[element_key(value)])
         result["why"] = "id %s was returned %d times%s" % (
             json.dumps(value), count,
             "" if len(duplicated) == 1 else " (%d ids were returned more than once)" % len(duplicated))
@@ -272,6 +293,7 @@ def counter(history, add_f="add", read_f="read"):
               "final_reads": [read["value"] for read in final_reads], "acceptable": acceptable}
     if errors:
         first = errors[0]
+        result["implicated"] = implicated(errors)
         result["why"] = "%sthe final read of %s (process %s, at %.2f s) is not an acceptable value: %s" % (
             "%d final reads are out of range; " % len(errors) if len(errors) > 1 else "",
             json.dumps(first["value"]), first["process"], first["time"], _describe_ranges(acceptable))

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-from . import store
+from . import report, store
 from .core import run_test
 from .history import read_history
 from .options import add_arguments, given, resolve
@@ -118,6 +118,7 @@ def check(arguments):
     if arguments.store is not None:
         kept = store.new_folder(arguments.store, options["workload"])
         store.write(kept, results, history)
+        report.write(kept, results, history, journal_in=path if os.path.isdir(path) else None)
     print(summary(store.Result(results, kept)))
     return EXIT[results["valid"]]
 

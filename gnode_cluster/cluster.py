@@ -129,7 +129,7 @@ class Cluster:
         self._failures = []
         self._operations = 0
         self._started = time.monotonic()
-        self._loop = _Loop(now=self._now, next_deadline=self.network.next_deadline, deliver=self._deliver,
+        self._loop = _Loop(now=self.elapsed, next_deadline=self.network.next_deadline, deliver=self._deliver,
                            node_wrote=self._node_wrote, node_exited=self._node_exited,
                            node_logged=self._node_logged, failed=self._failures.append)
         self._finalizer = weakref.finalize(self, _end_processes, self._processes)
@@ -257,7 +257,7 @@ class Cluster:
         if node not in self.nodes:
             raise ValueError("%r is not a node of this cluster (%s)" % (node, ", ".join(self.nodes)))
         answer = self._waiting[client, body["msg_id"]] = Future()
-        self.network.send(self._now(), client, node, body)
+        self.network.send(self.elapsed(), client, node, body)
         return answer
 
     def _close_client(self, client):
@@ -276,7 +276,7 @@ class Cluster:
             self._fail(process.name, "wrote a line Maelstrom rejects (%s), after which Maelstrom reads "
                        "nothing more from it:\n  %s" % (problem, text))
             return False
-        self.network.send(self._now(), envelope["src"], envelope["dest"], envelope["body"])
+        self.network.send(self.elapsed(), envelope["src"], envelope["dest"], envelope["body"])
         return True
 
     def _node_logged(self, process, lines):
@@ -316,7 +316,8 @@ class Cluster:
         self._journal.append(line)
         self._journal_file.write(line)
 
-    def _now(self):
+    def elapsed(self):
+        """Seconds since the cluster started: the journal's clock, and the history's."""
         return time.monotonic() - self._started
 
     def _fail(self, node, what):

@@ -9,7 +9,7 @@ import random
 import threading
 import time
 
-from . import store
+from . import report, store
 from .cluster import Cluster, ClusterError
 from .nemesis import Schedule
 from .options import resolve
@@ -54,7 +54,6 @@ class _Test:
         self._next_op_at = 0.0
         self._main_ends = 0.0
         self._stop = threading.Event()
-        self._started = 0.0
         self.crash = None
         self._schedule = None  # the nemesis's, once it runs
         self.processes = {}  # worker index -> its current process id, kept from one phase to the next
@@ -68,7 +67,6 @@ class _Test:
                                log_stderr=options["log_stderr"])
         try:
             self.cluster.start()
-            self._started = time.monotonic()
             try:
                 self.workload.setup(self.cluster)
             except (SetupError, SchemaError) as e:
@@ -85,6 +83,7 @@ class _Test:
         results = store.results(self.workload, self.client_history(), self.options, net, self.crash,
                                 store.partitions(self.history))
         store.write(self.path, results, self.history)
+        report.write(self.path, results, self.history)
         return store.Result(results, self.path)
 
     def _main_phase(self):
@@ -156,7 +155,7 @@ class _Test:
             return at
 
     def record(self, entry):
-        entry["time"] = round(time.monotonic() - self._started, 6)
+        entry["time"] = round(self.cluster.elapsed(), 6)  # the journal's clock: the report lines the two up
         with self._history_lock:
             self.history.append(entry)
 
@@ -190,7 +189,7 @@ class _Test:
         for entry in self.client_history():
             if entry["type"] in counts:
                 counts[entry["type"]] += 1
-        return {"elapsed": time.monotonic() - self._started, "time_limit": self.options["time_limit"],
+        return {"elapsed": self.cluster.elapsed(), "time_limit": self.options["time_limit"],
                 "messages": self.cluster.net_stats()["all"]["recv_count"], **counts}
 
     def client_history(self):

@@ -304,3 +304,32 @@ def test_availability_of_no_invocations_is_one():
 def test_availability_refuses_other_specs(spec):
     with pytest.raises(ValueError):
         availability([], spec)
+
+
+# the operations each checker names, for the report to highlight
+
+def test_set_full_names_what_made_a_lost_element_known_and_the_reads_that_saw_and_missed_it():
+    result = set_full(history(*add(0, 7, 1.0, 1.2), *add(3, 8, 1.0, 1.1), *read(1, 2.0, 2.1, [7, 8]),
+                              *read(2, 3.4, 3.5, [8])))
+    # known: the add's ok at 1.2; last present: the read invoked at 2.0; absent: invoked at 3.4
+    assert result["implicated"] == [{"process": 0, "time": 1.2}, {"process": 1, "time": 2.0},
+                                    {"process": 2, "time": 3.4}]
+    assert "implicated" not in set_full(history(*add(0, 7, 1.0, 1.2), *read(1, 2.0, 2.1, [7])))
+
+
+def test_unique_ids_names_every_completion_that_returned_a_duplicated_id():
+    result = unique_ids(history(*generate(0, 1, 1.0), *generate(1, 2, 2.0), *generate(2, 1, 3.0)))
+    assert result["implicated"] == [{"process": 0, "time": 1.1}, {"process": 2, "time": 3.1}]
+
+
+def test_counter_names_the_final_reads_out_of_range():
+    result = counter(counter_history(definite=[5], reads=[5, 6]))
+    assert [ref["process"] for ref in result["implicated"]] == [e["process"] for e in result["errors"]]
+    assert len(result["implicated"]) == 1
+
+
+def test_implicated_names_an_operation_once_and_at_most_its_limit():
+    from gnode_cluster.checker import IMPLICATED_SHOWN, implicated
+    entries = [{"process": p, "time": float(p), "f": "x"} for p in range(IMPLICATED_SHOWN + 5)]
+    assert implicated(entries[:1] * 3) == [{"process": 0, "time": 0.0}]
+    assert len(implicated(entries)) == IMPLICATED_SHOWN

@@ -192,6 +192,8 @@ def test_lin_kv_with_a_dict_per_node_is_invalid_naming_the_stale_read(tmp_path):
     result = lin_kv_test(tmp_path, "dict-per-node")
     assert result.valid is False
     assert "is not linearizable" in result.results["why"][0] and "cannot be linearized" in result.results["why"][0]
+    op = result.results["workload"]["failure"]["op"]  # the report highlights it
+    assert result.results["workload"]["implicated"] == [{"process": op["process"], "time": op["time"]}]
 
 
 def test_lin_kv_that_acknowledges_writes_before_they_are_kept_is_invalid_only_under_partitions(tmp_path):
@@ -211,6 +213,9 @@ def test_kafka_nodes_are_judged_by_jepsens_checker_each_for_its_own_fault(tmp_pa
         assert results["workload"]["error_types"] == [] and results["operations"]["send"]["ok"] > 20
     else:
         assert done.returncode == 1 and anomaly in results["workload"]["bad_error_types"]
+        invoked = {(e["process"], e["time"]) for e in map(json.loads, open(tmp_path / "store" / "latest" / "history.jsonl"))}
+        assert results["workload"]["implicated"] and all((ref["process"], ref["time"]) in invoked
+                                                         for ref in results["workload"]["implicated"])
         assert ("why: " in done.stdout.decode()) and anomaly in done.stdout.decode()
 
 
@@ -233,6 +238,9 @@ def test_txn_rw_register_nodes_are_judged_by_elle_under_the_models_asked_for(tmp
     if anomaly is not None:
         assert anomaly in checked["anomaly_types"], checked["anomaly_types"]
         assert checked["not"] and not set(checked["not"]) & set(checked["strongest_possible"])
+        invoked = {(e["process"], e["time"]) for e in map(json.loads, open(os.path.join(result.path, "history.jsonl")))
+                   if e["type"] == "invoke"}  # a transaction is named by its invocation
+        assert checked["implicated"] and all((ref["process"], ref["time"]) in invoked for ref in checked["implicated"])
 
 
 @pytest.mark.parametrize("mode, valid", [("leader", True), ("read-committed", False)])

@@ -11,11 +11,12 @@ workload's module infers its own dependencies and direct anomalies (an ``Analysi
 - here, the result: Elle's verdict (false when an anomaly the models asked for proscribe is
   found), with every anomaly in words. The names the workloads and tests use are here too.
 """
+from ..checker import implicated
 from .consistency_model import (MODELS, boundary, canonical, friendly, impossible_models, parse_models,
                                 prohibited_anomalies, with_implying)
 from .graph import (CASES_SHOWN, CYCLE_SPECS, CYCLE_TYPES, RW, SEARCH_BUDGET, WR, WW, Graph, add_process_edges,
                     add_realtime_edges, components, cycle_anomalies)
-from .txn import failed_writes, intermediate_writes, lost_update_cases, reads, show, transactions
+from .txn import case, failed_writes, intermediate_writes, lost_update_cases, reads, show, transactions
 
 
 class Analysis:
@@ -66,6 +67,8 @@ def result(analysis, models, budget=SEARCH_BUDGET, unknown_is_invalid=False, ano
              "anomalies": {name: cases[:CASES_SHOWN] for name, cases in reportable.items()},
              "txn_count": len(txns), **boundary(list(found_anomalies))}
     found["why"] = _why(found, bad)
+    found["implicated"] = implicated(op for name in bad for case in found["anomalies"][name]
+                                     for op in case.get("ops", ()))
     return found
 
 

@@ -231,7 +231,8 @@ def explain_cycle(graph, cycle, by_index, anomaly):
         "\n".join("  - " + step for step in steps))
     return {"type": anomaly, "cycle": [names[a] for a, _, _ in cycle] + [names[cycle[0][0]]],
             "steps": [{"from": names[a], "to": names[b], "type": REL_NAMES[rel]} for a, b, rel in cycle],
-            "txns": {names[v]: by_index[v].describe() for v in names}, "explanation": text}
+            "txns": {names[v]: by_index[v].describe() for v in names}, "explanation": text,
+            "ops": [by_index[v].ref() for v in names]}
 
 
 def _step_why(graph, a, b, rel, by_index, names):

@@ -28,6 +28,15 @@ class Txn:
             span = " (%.3f s to %s)" % (self.invoke["time"], "%.3f s" % done["time"] if "time" in done else "never")
         return "process %s's %s txn %s%s" % (self.process, self.type, show_mops(self.mops), span)
 
+    def ref(self):
+        """The transaction as a report finds its operation: process and invocation time."""
+        return {"process": self.process, "time": self.invoke.get("time")}
+
+
+def case(why, *txns):
+    """An anomaly's case: ``why`` in words, and the ``ops`` of the transactions it names."""
+    return {"why": why, "ops": [txn.ref() for txn in txns]}
+
 
 def show_mops(mops):
     return "[%s]" % ", ".join("[%s, %s, %s]" % (show(f), show(k), show(v)) for f, k, v in mops)
@@ -113,5 +122,5 @@ def lost_update_cases(txns, write_f):
                 written.add(k)
                 if k in reads:
                     by_read[(k, reads[k])].append(txn)
-    return [{"key": k, "value": v, "txns": [t.describe() for t in ts]}
+    return [{"key": k, "value": v, "txns": [t.describe() for t in ts], "ops": [t.ref() for t in ts]}
             for (k, v), ts in by_read.items() if len(ts) > 1]

@@ -28,7 +28,7 @@ ever sent stops Jepsen's checker, so the verdict is then "unknown".
 """
 import json
 
-from ..checker import element_key, is_client_op
+from ..checker import element_key, implicated, is_client_op
 
 ALLOWED = frozenset({"int-send-skip"})  # Jepsen also allows the G0 cycles, which need ww edges Maelstrom leaves out
 SHOWN = 32  # cases listed for duplicate and inconsistent-offsets, as Jepsen condenses them
@@ -164,6 +164,7 @@ def check(history):
         result[name] = cases if name == "unseen" else _condense(name, cases)
     if bad:
         result["why"] = "; ".join(_words(name, result[name]) for name in bad)
+        result["implicated"] = implicated(_named(result, bad, writer_of))
     invented = [(key, message) for key, readers in readers_of.items() for message in readers
                 if message not in writer_of.get(key, ())]
     if invented:
@@ -175,6 +176,26 @@ def check(history):
                          % (_describe(reader), json.dumps(_message(message)), json.dumps(key),
                             orders[key].first_offset.get(message), "; " + result["why"] if bad else ""))
     return result
+
+
+def _named(result, bad, writer_of):
+    """The operations the shown cases of the ``bad`` anomalies name, and the sends of the
+    messages they are about (an offset's messages, the messages never polled)."""
+    for name in bad:
+        if name == "unseen":
+            for key, messages in result[name]["messages"].items():
+                for message in messages:
+                    writer = writer_of.get(key, {}).get(element_key(message))
+                    if writer is not None:
+                        yield writer.entry
+            continue
+        for case in result[name]["errs"]:
+            yield from (case[field] for field in ("op", "writer", "reader", "max_read") if field in case)
+            yield from case.get("ops", ())
+            for message in case.get("values", ()) if name == "inconsistent-offsets" else ():
+                writer = writer_of.get(case["key"], {}).get(element_key(message))
+                if writer is not None:
+                    yield writer.entry
 
 
 def _version_orders(ops, committed):

@@ -5,7 +5,7 @@ Maelstrom: each key on its own, a compare-and-set register (gnode_cluster.linear
 import itertools
 import threading
 
-from ..checker import operation_counts
+from ..checker import implicated, operation_counts
 from ..linearizable import check_independent
 from . import Workload, anything
 
@@ -95,8 +95,11 @@ class LinKV(Workload):
 
     def check(self, history):
         """Linearizable, key by key (check_independent's account), with the completions per
-        function."""
-        return {**check_independent(history, self.options["checker_budget"]), "by_f": operation_counts(history)}
+        function; the operation that cannot be linearized is the one implicated."""
+        result = check_independent(history, self.options["checker_budget"])
+        if result.get("failure", {}).get("op"):
+            result["implicated"] = implicated([result["failure"]["op"]])
+        return {**result, "by_f": operation_counts(history)}
 
 
 WORKLOAD = LinKV

@@ -132,15 +132,17 @@ def analyse(history):
 
 def _g1a_cases(txns):
     failed = elle.failed_writes(txns, "append")
-    return [{"why": "%s read key %s as %s, with %s, which %s appended and then failed"
-                    % (txn.describe(), elle.show(k), elle.show(v), elle.show(e), failed[k][e].describe())}
+    return [elle.case("%s read key %s as %s, with %s, which %s appended and then failed"
+                      % (txn.describe(), elle.show(k), elle.show(v), elle.show(e), failed[k][e].describe()),
+                      txn, failed[k][e])
             for txn, k, v in elle.reads(txns) if v and k in failed for e in v if e in failed[k]]
 
 
 def _g1b_cases(txns):
     intermediate = elle.intermediate_writes(txns, "append")
-    return [{"why": "%s read key %s as %s, ending in %s, which %s appended before another append of its own"
-                    % (txn.describe(), elle.show(k), elle.show(v), elle.show(v[-1]), intermediate[k][v[-1]].describe())}
+    return [elle.case("%s read key %s as %s, ending in %s, which %s appended before another append of its own"
+                      % (txn.describe(), elle.show(k), elle.show(v), elle.show(v[-1]),
+                         intermediate[k][v[-1]].describe()), txn, intermediate[k][v[-1]])
             for txn, k, v in elle.reads(txns) if v and v[-1] in intermediate.get(k, {})
             and intermediate[k][v[-1]] is not txn]
 
@@ -156,8 +158,8 @@ def _internal_cases(txns):
         for f, k, v in txn.mops:
             if f == "append":
                 if v in read_elements.get(k, ()):
-                    future.append({"why": "%s read %s in key %s before appending it itself"
-                                          % (txn.describe(), elle.show(v), elle.show(k))})
+                    future.append(elle.case("%s read %s in key %s before appending it itself"
+                                            % (txn.describe(), elle.show(v), elle.show(k)), txn))
                 known, elements = state.get(k, (False, ()))
                 state[k] = (known, elements + (v,))
                 continue
@@ -167,10 +169,10 @@ def _internal_cases(txns):
                 known, expected = state[k]
                 if known and expected != v or not known and (len(v) < len(expected)
                                                              or v[len(v) - len(expected):] != expected):
-                    internal.append({"why": "%s read key %s as %s, where its own earlier micro-ops say %s"
-                                            % (txn.describe(), elle.show(k), elle.show(v),
-                                               elle.show(expected) if known else
-                                               "[..., %s]" % elle.show(expected)[1:-1])})
+                    internal.append(elle.case("%s read key %s as %s, where its own earlier micro-ops say %s"
+                                              % (txn.describe(), elle.show(k), elle.show(v),
+                                                 elle.show(expected) if known else
+                                                 "[..., %s]" % elle.show(expected)[1:-1]), txn))
                     break
             state[k] = (True, v)
     return internal, future
@@ -183,8 +185,8 @@ def _duplicates(txns):
             counts = collections.Counter(v)
             twice = sorted((e for e, n in counts.items() if n > 1), key=repr)
             if twice:
-                cases.append({"why": "%s read key %s as %s, with %s more than once"
-                                     % (txn.describe(), elle.show(k), elle.show(v), elle.show(twice))})
+                cases.append(elle.case("%s read key %s as %s, with %s more than once"
+                                       % (txn.describe(), elle.show(k), elle.show(v), elle.show(twice)), txn))
     return cases
 
 
@@ -248,8 +250,9 @@ def _dirty_updates(index, txns):
             if writer.type == "info" or writer.type == "fail" and last is not None and last.type == "fail":
                 continue
             if writer.type == "ok" and last is not None and last.type == "fail":
-                cases.append({"why": "key %s holds %s: %s's append failed, and yet %s's, after it, committed"
-                                     % (elle.show(k), elle.show(seen), last.describe(), writer.describe())})
+                cases.append(elle.case("key %s holds %s: %s's append failed, and yet %s's, after it, committed"
+                                       % (elle.show(k), elle.show(seen), last.describe(), writer.describe()),
+                                       last, writer))
             last, seen = writer, [e]
     return cases
 

@@ -66,8 +66,8 @@ def _internal_cases(txns):
         state = {}
         for f, k, v in txn.mops:
             if f == "r" and k in state and state[k] != v:
-                cases.append({"why": "%s read key %s as %s, where its own earlier micro-ops say %s"
-                                     % (txn.describe(), elle.show(k), elle.show(v), elle.show(state[k]))})
+                cases.append(elle.case("%s read key %s as %s, where its own earlier micro-ops say %s"
+                                       % (txn.describe(), elle.show(k), elle.show(v), elle.show(state[k])), txn))
                 break
             state[k] = v
     return cases
@@ -75,15 +75,16 @@ def _internal_cases(txns):
 
 def _g1a_cases(txns):
     failed = elle.failed_writes(txns, "w")
-    return [{"why": "%s read key %s = %s, which only %s wrote, and it failed"
-                    % (txn.describe(), elle.show(k), elle.show(v), failed[k][v].describe())}
+    return [elle.case("%s read key %s = %s, which only %s wrote, and it failed"
+                      % (txn.describe(), elle.show(k), elle.show(v), failed[k][v].describe()), txn, failed[k][v])
             for txn, k, v in elle.reads(txns) if v in failed.get(k, {})]
 
 
 def _g1b_cases(txns):
     intermediate = elle.intermediate_writes(txns, "w")
-    return [{"why": "%s read key %s = %s, which %s wrote and then overwrote itself"
-                    % (txn.describe(), elle.show(k), elle.show(v), intermediate[k][v].describe())}
+    return [elle.case("%s read key %s = %s, which %s wrote and then overwrote itself"
+                      % (txn.describe(), elle.show(k), elle.show(v), intermediate[k][v].describe()),
+                      txn, intermediate[k][v])
             for txn, k, v in elle.reads(txns) if v in intermediate.get(k, {}) and intermediate[k][v] is not txn]
 
 
