@@ -87,7 +87,7 @@ def messages(folder, around):
     before ``around`` (seconds) and half after, each [from, to, sent, arrived, dropped, body]
     (arrived: the time of its delivery or drop, None if neither); and how many it holds."""
     half = MESSAGES_EMBEDDED // 2
-    before = collections.deque(maxlen=3 * half)  # sends, and the deliveries among them
+    before = collections.deque(maxlen=3 * half)  # at least half sends: each has one delivery or drop at most
     after, count, sends_after, last_send = [], 0, 0, None
     with journal.open_journal(folder) as lines:
         for text in lines:
@@ -100,17 +100,18 @@ def messages(folder, around):
                 after.append(text)
                 sends_after += send
                 last_send = time if send else last_send
-            elif last_send is not None and time < last_send + 5.0:
+            elif not send and last_send is not None and time < last_send + 5.0:
                 after.append(text)  # the deliveries of the last messages kept
-    kept, by_id = [], {}
-    for text in list(before) + after:
+    kept, by_id, sent_before = [], {}, 0
+    for number, text in enumerate(list(before) + after):
         event = json.loads(text)
         if event["event"] == "send":
             by_id[event["id"]] = len(kept)
             kept.append([event["from"], event["to"], event["time"], None, False, event["body"]])
+            sent_before += number < len(before)
         elif event["id"] in by_id and kept[by_id[event["id"]]][3] is None:
             kept[by_id[event["id"]]][3:5] = [event["time"], event["event"] == "dropped"]
-    return kept[-MESSAGES_EMBEDDED:], count
+    return kept[max(0, sent_before - half):sent_before + half], count
 
 
 def _short(value):
@@ -231,7 +232,8 @@ const byOutcome = {};
 D.ops.forEach((op, i) => (byOutcome[op.t] = byOutcome[op.t] || []).push(i));
 const timelineTraces = Object.entries(byOutcome).map(([t, idx]) => ({...bars(t, idx, {color: OUTCOME[t] || "#888", width: 6}), meta: "operations"}));
 if (D.implicated.length) timelineTraces.push({...bars("named by the checker", D.implicated, {color: "#e00", width: 12}), meta: "implicated", opacity: 0.6});
-Plotly.newPlot("timeline", timelineTraces, {xaxis: timeAxis, yaxis: {title: {text: "process"}, autorange: "reversed", tickformat: "d"},
+Plotly.newPlot("timeline", timelineTraces, {xaxis: timeAxis, yaxis: {title: {text: "process"}, autorange: "reversed",
+    dtick: new Set(D.ops.map(op => op.p)).size <= 40 ? 1 : null},
     shapes: shading, margin: {t: 20}, hovermode: "closest"}, config);
 
 // the Lamport diagram: a column per client, node and service, time down, a line per message

@@ -1,6 +1,7 @@
 """``gnode-cluster serve``: the store over HTTP, as Maelstrom's ``serve``: a page listing the
-tests, newest first, each with its verdict, workload and main options, and every file of
-every test folder beneath it. It binds to localhost unless told otherwise."""
+tests, newest first, each with its verdict, workload and main options, each linking to its
+folder, which opens on its report (index.html), and every file of every test folder
+beneath it. It binds to localhost unless told otherwise."""
 import html
 import http.server
 import json

@@ -127,6 +127,13 @@ def test_serve_lists_the_tests_newest_first_and_serves_their_files_on_localhost(
         served = json.loads(urllib.request.urlopen(address + "echo/%s/results.json" % os.path.basename(valid.path),
                                                    timeout=10).read())
         assert served["valid"] is True and served["options"]["rate"] == 20.0
+        # a test's link opens its report, and the report's script is served beside it
+        folder = address + "echo/%s/" % os.path.basename(valid.path)
+        assert 'href="echo/%s/"' % os.path.basename(valid.path) in page
+        report = urllib.request.urlopen(folder, timeout=10).read().decode()
+        assert "<title>echo: valid</title>" in report
+        script = re.search(r'<script src="([^"]+)"', report).group(1)
+        assert b"plotly" in urllib.request.urlopen(folder + script, timeout=10).read(2000)
     finally:
         server.terminate()
         server.wait(10)

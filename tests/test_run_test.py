@@ -26,7 +26,8 @@ def test_echo_on_the_command_line_is_valid_and_its_results_land_in_the_store_as_
     assert "echo: valid" in out and "msgs-per-op: all" in out
     latest = tmp_path / "store" / "latest"
     assert latest.is_symlink() and os.readlink(latest).startswith("echo" + os.sep)
-    assert sorted(os.listdir(latest)) == ["history.jsonl", "messages.jsonl.gz", "node-logs", "results.json"]
+    assert sorted(os.listdir(latest)) == ["history.jsonl", "index.html", "messages.jsonl.gz", "node-logs",
+                                          "plotly-7.1.0.min.js", "results.json"]
     assert sorted(os.listdir(latest / "node-logs")) == ["n%d.log" % i for i in range(1, 6)]  # Maelstrom's default
     results = json.loads((latest / "results.json").read_text())
     assert results["valid"] is True and results["workload"]["valid"] is True and results["stats"]["valid"] is True
