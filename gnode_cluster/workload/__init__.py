@@ -12,7 +12,7 @@ hands it the history to check (``check``).
 History entries are dicts: ``process`` (the worker's current process id; a worker whose
 operation ended indeterminate gets a new one, as in Jepsen), ``type`` ("invoke", "ok",
 "fail" or "info"), ``f`` (the function, e.g. "read"), ``value``, ``time`` (seconds from the
-start of the test), ``final`` (true for the final phase's operations), and on failures
+start of the test's cluster, the journal's clock), ``final`` (true for the final phase's operations), and on failures
 ``error``. An invocation and its completion share ``process`` and ``f``.
 """
 import json
