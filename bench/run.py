@@ -932,7 +932,7 @@ TABLE = [
         ("forward_delay_max_ms", "max delay write -> forward seen ms", "ms", None),
         ("fill_s", "time to get all calls pending s", "s", None)]),
     ("startup", "start-up", [
-        ("init_ms", "Popen -> init_ok ms (median)", "ms", ("abs", "<", 120.0))]),
+        ("init_ms", "Popen -> init_ok ms (median)", "ms", ("abs", "<", 80.0))]),
     ("exit-sigterm", "exit on SIGTERM", EXIT_SIGNAL_ROWS),
     ("exit-sigint", "exit on SIGINT", EXIT_SIGNAL_ROWS),
     ("exit-eof", "exit on stdin EOF", EXIT_ROWS),

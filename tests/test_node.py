@@ -3,6 +3,7 @@ signals, huge lines, and being run exactly as Maelstrom runs it."""
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,35 @@ def test_runs_as_maelstrom_runs_it_executable_by_absolute_path_from_tmp(tmp_path
     assert os.access(GNODE, os.X_OK)
     assert done.returncode == 0, done.stderr.decode()
     assert output(done)[1]["body"] == {"type": "echo_ok", "echo": "via shebang", "in_reply_to": 2, "msg_id": 1}
+
+
+def test_run_directly_it_is_loaded_as_a_module_whose_byte_code_is_cached(tmp_path):
+    # start-up: compiled once into __pycache__, not on every start as a script would be
+    (tmp_path / "gnode.py").write_bytes(GNODE.read_bytes())
+    (tmp_path / "gnode.py").chmod(0o755)
+    shutil.copytree(ROOT / "handlers", tmp_path / "handlers")
+    env = {key: value for key, value in node_env().items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env["PATH"]
+    tag = sys.implementation.cache_tag
+
+    def start():
+        done = subprocess.run([str(tmp_path / "gnode.py")], input=line(INIT) + line(echo(2, "cached")),
+                              capture_output=True, cwd="/tmp", env=env, timeout=20)
+        assert done.returncode == 0 and output(done)[1]["body"]["echo"] == "cached", done.stderr.decode()
+
+    start()
+    cached = tmp_path / "__pycache__" / ("gnode.%s.pyc" % tag)
+    assert cached.exists()
+    written = cached.stat().st_mtime_ns
+    start()
+    assert cached.stat().st_mtime_ns == written  # read, not written again
+    helped = subprocess.run([str(tmp_path / "gnode.py"), "--help"], capture_output=True, env=env, timeout=20)
+    assert helped.returncode == 0 and helped.stdout.decode().startswith("usage: gnode [-h]")
+
+
+def test_the_module_keeps_its_docstring_under_the_shell_line():
+    import gnode
+    assert gnode.__doc__.startswith("gnode: Maelstrom nodes in plain, blocking Python")
 
 
 def test_a_one_mebibyte_line_is_echoed_whole():
