@@ -45,6 +45,11 @@ def compress(path):
     os.remove(path)
 
 
+def kept_in(folder):
+    """Whether a cluster that ran in ``folder`` left its journal there."""
+    return any(os.path.exists(os.path.join(folder, name)) for name in (FILE, FILE + ".gz"))
+
+
 def open_journal(folder):
     """The journal of a cluster that ran in ``folder``, as text lines (``read`` reads them)."""
     path = os.path.join(folder, FILE)

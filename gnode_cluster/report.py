@@ -8,9 +8,9 @@ checker names, highlighted in every plot.
 
 The page is drawn by Plotly (plotly.js, from the pinned ``plotly`` package). Its 4.8 MB
 script sits beside the page, a hard link to one copy per store, so that a test's folder
-opens from disk, alone or copied elsewhere, with no network, and costs no more disk. The data is in the page
-itself, the journal's messages up to ``MESSAGES_EMBEDDED`` of them, around the first
-operation the checker names (or from the start)."""
+opens from disk, alone or copied elsewhere, with no network, and costs no more disk. The
+data is in the page itself, the journal's messages up to ``MESSAGES_EMBEDDED`` of them,
+around the first operation the checker names (or from the start)."""
 import collections
 import html
 import importlib.metadata
@@ -18,6 +18,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 
 from . import journal, store
 
@@ -29,8 +30,16 @@ VALUE_SHOWN = 200  # characters of an operation's value in the page's hover text
 def write(path, results, history, journal_in=None):
     """Write the report of the test in folder ``path`` (``store/<workload>/<time>/``): its
     ``results``, its full ``history`` and the journal kept in ``journal_in`` (default
-    ``path``), if there is one."""
-    journal_in = path if journal_in is None else journal_in
+    ``path``), if there is one. A report that cannot be written is said on stderr, and the
+    test's results stand: they are written before it."""
+    try:
+        _write(path, results, history, path if journal_in is None else journal_in)
+    except Exception as e:  # a full disk, a missing plotly, a bug of ours: the verdict still holds
+        sys.stderr.write("gnode-cluster: the report %s could not be written: %s: %s\n"
+                         % (os.path.join(path, FILE), type(e).__name__, e))
+
+
+def _write(path, results, history, journal_in):
     ops = operations(history)
     named = implicated(results, ops)
     around = ops[named[0]]["s"] if named else 0.0
@@ -38,7 +47,7 @@ def write(path, results, history, journal_in=None):
             "why": results.get("why", []), "options": results["options"], "ops": ops, "implicated": named,
             "partitions": results.get("nemesis", {}).get("partitions", []),
             "end": max([entry["time"] for entry in history if "time" in entry] or [0.0])}
-    if any(os.path.exists(os.path.join(journal_in, name)) for name in (journal.FILE, journal.FILE + ".gz")):
+    if journal.kept_in(journal_in):
         data["messages"], data["message_count"] = messages(journal_in, around)
     script = _plotly_beside(path)
     with open(os.path.join(path, FILE), "w", encoding="utf-8") as f:

@@ -247,3 +247,13 @@ def test_the_report_of_a_test_that_crashed_at_start_says_why_and_logs_no_error(b
     assert page.inner_text("#verdict") == "echo: CRASHED" and "cannot start" in page.inner_text("#why")
     assert errors == []
     page.close()
+
+
+def test_a_report_that_cannot_be_written_is_said_and_the_results_stand(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(report, "_plotly_beside", lambda path: 1 / 0)  # as a bug of ours would
+    result = run_test("echo", str(ROOT / "gnode.py"), node_count=1, time_limit=1, rate=10,
+                      store=str(tmp_path / "store"))
+    assert result.valid is True and os.path.exists(os.path.join(result.path, "results.json"))
+    assert not os.path.exists(os.path.join(result.path, "index.html"))
+    assert "the report %s could not be written: ZeroDivisionError" % os.path.join(result.path, "index.html") \
+        in capsys.readouterr().err
