@@ -13,7 +13,6 @@ data is in the page itself, the journal's messages up to ``MESSAGES_EMBEDDED`` o
 around the first operation the checker names (or from the start)."""
 import collections
 import html
-import importlib.metadata
 import importlib.util
 import json
 import os
@@ -132,6 +131,7 @@ def _plotly_beside(path):
     """The name of plotly.js in the test folder ``path``, put there as a hard link to the
     store's copy (no more disk), which is itself a link to the installed package's file or,
     across file systems, a copy made once."""
+    import importlib.metadata  # here: 10 ms of the command line's start, needed once a test
     name = "plotly-%s.min.js" % importlib.metadata.version("plotly")
     package = os.path.join(importlib.util.find_spec("plotly").submodule_search_locations[0],
                            "package_data", "plotly.min.js")
