@@ -225,13 +225,15 @@ def test_kafka_nodes_are_judged_by_jepsens_checker_each_for_its_own_fault(tmp_pa
 @pytest.mark.parametrize("mode, options, valid, anomaly", [
     ("leader", dict(node_count=2), True, None),
     ("aborted-reads", dict(node_count=1, consistency_models="read-committed"), False, "G1a"),
-    ("no-isolation", dict(node_count=2, latency=20, key_count=2), False, "lost-update"),
+    # rate 300: a lost update needs two transactions on one key within a replication's 20 ms
+    ("no-isolation", dict(node_count=2, latency=20, key_count=2, rate=300), False, "lost-update"),
     ("read-committed", dict(node_count=1, consistency_models="read-committed"), True, None),
     ("read-committed", dict(node_count=1, consistency_models="serializable", key_count=2), False, "G2-item"),
 ])  # two keys in play, not ten: the anomalies need transactions on one key, which ten keys make rare on a slow machine
 def test_txn_rw_register_nodes_are_judged_by_elle_under_the_models_asked_for(tmp_path, mode, options, valid, anomaly):
-    result = run_test("txn-rw-register", str(BROKEN / "txn_rw_register.py"), args=[mode], concurrency=4,
-                      time_limit=3, rate=100, seed=1, store=str(tmp_path / "store"), **options)
+    result = run_test("txn-rw-register", str(BROKEN / "txn_rw_register.py"), args=[mode],
+                      store=str(tmp_path / "store"), **{"concurrency": 4, "time_limit": 3, "rate": 100, "seed": 1,
+                                                        **options})
     checked = result.results["workload"]
     assert result.valid is valid, result.results["why"]
     assert checked["txn_count"] > 100 and checked["consistency_models"] == [options.get("consistency_models",
