@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""gnode's benchmark suite: one command, every figure, gnode beside two bare echo nodes.
+"""gnode's benchmark suite: one command, every figure, gnode beside three bare echo nodes.
 
     python3 bench/run.py                # the full run: 3 interleaved rounds, medians
     python3 bench/run.py --quick        # smoke run, well under a minute
     python3 bench/run.py --only proxy --rounds 5 --json /tmp/proxy.json
     python3 bench/run.py --node "/path/to/other-node --flag"   # compare another implementation
+    python3 bench/run.py --only echo-open,echo-closed,startup --peers ~/.cache/gnode-peers
+                                        # beside Maelstrom's demo echo nodes (bench/peers.py prepare)
 
 The node is started the way Maelstrom starts it: the executable run directly (no shell),
 cwd=/tmp, stdin/stdout/stderr pipes. The bench plays Maelstrom's clients (c1, c9, ...)
-and, in the proxy scenarios, the peer node n2. Two yardsticks run beside the node in the
-echo and proxy scenarios: bench/baseline_echo.py (blocking CPython) and bench/gevent_floor_echo.py
-(the least a gevent node can do). See bench/README.md for what each figure means.
+and, in the proxy scenarios, the peer node n2. Three yardsticks run beside the node in the
+echo and proxy scenarios: bench/baseline_echo.py (blocking CPython), bench/fast_baseline_echo.py
+(the same loop calling the stdlib's C JSON scanner and encoder directly: the fastest plain
+CPython loop) and bench/gevent_floor_echo.py (the least a gevent node can do). Other echo
+nodes (``--peer``, ``--peers``: Maelstrom's demos) can run beside them in the echo and
+start-up scenarios. See bench/README.md for what each figure means.
 
 Scenarios (``--only`` takes any of these, comma-separated):
   echo-open    N echo requests written as fast as the pipe takes them, replies read concurrently
@@ -51,9 +56,13 @@ SCENARIOS = ("echo-open", "echo-closed", "proxy", "pending", "startup", "exit")
 YARDSTICKS = [
     {"key": "baseline", "label": "baseline", "argv": [os.path.join(HERE, "baseline_echo.py")],
      "scenarios": ("echo-open", "echo-closed", "proxy", "startup")},
+    {"key": "fast", "label": "fast baseline", "argv": [os.path.join(HERE, "fast_baseline_echo.py")],
+     "scenarios": ("echo-open", "echo-closed", "proxy", "startup")},
     {"key": "floor", "label": "gevent floor", "argv": [os.path.join(HERE, "gevent_floor_echo.py")],
      "scenarios": ("echo-open", "echo-closed", "proxy")},
 ]
+# Other echo nodes (--peer, --peers) answer init and echo only: they run in these.
+PEER_SCENARIOS = ("echo-open", "echo-closed", "startup")
 # Sizes: (full run, --quick).
 SIZES = {"rounds": (3, 1), "open_n": (50000, 5000), "closed_n": (20000, 2000), "proxy_n": (20000, 3000),
          "pending_n": (10000, 2000), "starts": (7, 3), "warm": (300, 100)}
@@ -62,7 +71,7 @@ NODE = "n1"
 PEER = "n2"
 INIT_LINE = (b'{"id":0,"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,'
              b'"node_id":"n1","node_ids":["n1","n2"]}}\n')
-ENVELOPE_KEYS = {"src", "dest", "body"}
+ENVELOPE_KEYS = {"src", "dest", "body"}  # and optionally an integer "id", as Maelstrom's schema allows
 ECHO_OK_KEYS = {"type", "echo", "in_reply_to", "msg_id"}  # Maelstrom's closed echo_ok schema
 PROXY_OK_KEYS = {"type", "result", "in_reply_to", "msg_id"}
 FORWARD_KEYS = {"type", "echo", "msg_id"}
@@ -368,8 +377,8 @@ def sort_output(node, chunks, client, n, what, tag=None):
             except ValueError:
                 problems.add("not a JSON line: %r" % line[:200])
                 continue
-            if type(msg) is not dict or set(msg) != ENVELOPE_KEYS or type(msg["body"]) is not dict \
-                    or msg["src"] != NODE:
+            if type(msg) is not dict or not ENVELOPE_KEYS <= set(msg) <= ENVELOPE_KEYS | {"id"} \
+                    or type(msg.get("id", 0)) is not int or type(msg["body"]) is not dict or msg["src"] != NODE:
                 problems.add("not a src/dest/body envelope from n1: %r" % line[:200])
                 continue
             body = msg["body"]
@@ -406,7 +415,7 @@ def echo_latencies(node, chunks, send_ns, client, what):
     latencies = []
     for k, (t, body, line) in answers.items():
         if body.get("type") != "echo_ok" or body.get("echo") != "Please echo %d" % k \
-                or not set(body) <= ECHO_OK_KEYS:
+                or not set(body) <= ECHO_OK_KEYS or type(body.get("msg_id", 0)) is not int:
             problems.add("wrong answer to msg_id %d: %r" % (k, line[:200]))
         else:
             latencies.append(t - send_ns[k - 1])
@@ -883,8 +892,9 @@ def _frame_name(frame):
 # ---------------------------------------------------------------- the report
 
 # Per result key: its scenario label and its rows, (metric key, metric label, format, target).
-# target: None, ("ratio", op, x) on node/baseline, ("abs", op, x) on the node's figure,
-# or ("ref", op, x, result key, metric key): node / baseline's (result key, metric key).
+# target: None, ("ratio", op, x) on node/baseline, ("fast", op, x) on node/fast baseline,
+# ("abs", op, x) on the node's figure, or ("ref", op, x, result key, metric key): node /
+# baseline's (result key, metric key) (the fast baseline's column shows its own such figure).
 EXIT_ROWS = [("median_ms", "ms to exit, median", "ms", None), ("max_ms", "ms to exit, max", "ms", None),
              ("status", "exit status", "text", None)]
 EXIT_SIGNAL_ROWS = [EXIT_ROWS[0], ("max_ms", "ms to exit, max", "ms", ("abs", "<", 100.0)), EXIT_ROWS[2]]
@@ -892,6 +902,8 @@ TABLE = [
     ("echo-open", "echo, open loop", [
         ("msgs_per_s", "msgs/s", "rate", ("ratio", ">=", 0.6)),
         ("cpu_us_per_msg", "node CPU µs/msg", "us", ("ratio", "<=", 2.0)),
+        ("msgs_per_s", "msgs/s, against the fast baseline", "rate", ("fast", ">=", 0.85)),
+        ("cpu_us_per_msg", "node CPU µs/msg, against the fast baseline", "us", ("fast", "<=", 1.3)),
         ("p50_ms", "p50 latency ms", "ms", None),
         ("p99_ms", "p99 latency ms", "ms", None),
         ("peak_rss_kib", "peak RSS MiB", "mib", None),
@@ -907,7 +919,7 @@ TABLE = [
         ("p99_us", "p99 latency µs", "us", None),
         ("msgs_per_s", "msgs/s", "rate", None)]),
     ("proxy-64", "proxy round trip, 64 outstanding", [
-        ("ops_per_s", "proxy ops/s (baseline: its open-loop echo msgs/s)", "rate",
+        ("ops_per_s", "proxy ops/s (baselines: their open-loop echo msgs/s)", "rate",
          ("ref", ">=", 0.35, "echo-open", "msgs_per_s")),
         ("ops_per_s", "proxy ops/s, each its own", "rate", None),
         ("p50_us", "p50 latency µs", "us", None),
@@ -940,7 +952,8 @@ TABLE = [
 ]
 ROWS = [(key, metric, scen, label, kind, target)
         for key, scen, rows in TABLE for metric, label, kind, target in rows]
-IMPLS = ("baseline", "floor", "node")
+FAST_BASELINE_TARGET = ("the target against the fast baseline (echo, open loop): gnode msgs/s >= 0.85x the fast baseline's, "
+                 "at CPU µs/msg <= 1.3x the fast baseline's")
 COMPARE = {"<": operator.lt, "<=": operator.le, ">=": operator.ge, ">": operator.gt}
 UNITS = {"ms": " ms", "kib": " KiB"}  # of an absolute target
 
@@ -970,46 +983,77 @@ def combine(values):
     return statistics.median(values)
 
 
-def build_table(rounds):
-    """The table's rows: each figure's values per round and implementation, the median of
-    those, gnode / baseline, and the target's verdict."""
+def build_table(rounds, impls=("baseline", "fast", "floor", "node")):
+    """The table's rows: each figure's values per round and implementation (``impls``: their
+    keys), the median of those, gnode / baseline and gnode / fast baseline, and the target's
+    verdict."""
     rows = []
     for key, metric, scen, label, kind, target in ROWS:
         row = {"scenario": scen, "metric": label, "key": key, "metric_key": metric, "kind": kind}
-        for impl in IMPLS:
+        for impl in impls:
             values = [r[impl][key][metric] for r in rounds if metric in r.get(impl, {}).get(key, {})]
             row[impl + "_rounds"], row[impl] = values, combine(values)
-        if not any(row[impl + "_rounds"] for impl in IMPLS):
+        if not any(row[impl + "_rounds"] for impl in impls):
             continue
         how, op, x = target[:3] if target else (None, None, None)
-        if how == "ref":  # the baseline column shows the figure the target is relative to
+        if how == "ref":  # the baselines' columns show the figure the target is relative to
             _, _, _, ref_key, ref_metric = target
-            row["baseline_rounds"] = [r["baseline"][ref_key][ref_metric] for r in rounds
-                                      if ref_metric in r.get("baseline", {}).get(ref_key, {})]
-            row["baseline"] = combine(row["baseline_rounds"])
-            row["floor_rounds"], row["floor"] = [], None  # the floor's own figure has a row of its own
-        mine, base = row["node"], row["baseline"]
-        row["ratio"] = mine / base if kind != "text" and base and mine is not None else None
+            for impl in impls:
+                if impl in ("baseline", "fast"):
+                    row[impl + "_rounds"] = [r[impl][ref_key][ref_metric] for r in rounds
+                                             if ref_metric in r.get(impl, {}).get(ref_key, {})]
+                    row[impl] = combine(row[impl + "_rounds"])
+                elif impl != "node":  # the others' own figures have a row of their own
+                    row[impl + "_rounds"], row[impl] = [], None
+        mine = row["node"]
+        for ratio, base in (("ratio", row.get("baseline")), ("fast_ratio", row.get("fast"))):
+            row[ratio] = mine / base if kind != "text" and base and mine is not None else None
         row["target"] = row["verdict"] = ""
         if how:
-            unit = {"ratio": "x", "ref": "x baseline echo open-loop msgs/s", "abs": UNITS.get(kind, "")}[how]
+            unit = {"ratio": "x baseline", "fast": "x fast baseline", "ref": "x baseline echo open-loop msgs/s",
+                    "abs": UNITS.get(kind, "")}[how]
             row["target"] = "%s %g%s" % (op, x, unit)
-            value = mine if how == "abs" else row["ratio"]
+            value = {"abs": mine, "fast": row["fast_ratio"]}.get(how, row["ratio"])
             row["verdict"] = "n/a" if value is None else "met" if COMPARE[op](value, x) else "**MISSED**"
         rows.append(row)
     return rows
 
 
+def ratio_columns(columns):
+    """The ratio columns: [(row key, heading)]; gnode / fast baseline only if it ran."""
+    keys = [impl for impl, _ in columns]
+    node = dict(columns).get("node", "gnode")
+    out = [("ratio", "%s / baseline" % node)]
+    if "fast" in keys:
+        out.append(("fast_ratio", "%s / fast baseline" % node))
+    return out
+
+
 def markdown(rows, columns):
     """The table; ``columns``: [(impl key, column name)] of the implementations that ran."""
-    out = ["| scenario | metric | %s | ratio | target |" % " | ".join(name for _, name in columns),
-           "|---|---|%s---:|---|" % ("---:|" * len(columns))]
+    ratios = ratio_columns(columns)
+    out = ["| scenario | metric | %s | %s | target |" % (" | ".join(name for _, name in columns),
+                                                        " | ".join(name for _, name in ratios)),
+           "|---|---|%s%s---|" % ("---:|" * len(columns), "---:|" * len(ratios))]
     for r in rows:
         target = ("%s: %s" % (r["target"], r["verdict"])) if r["target"] else ""
         out.append("| %s | %s | %s | %s | %s |" % (
             r["scenario"], r["metric"], " | ".join(fmt(r[impl], r["kind"]) for impl, _ in columns),
-            "—" if r["ratio"] is None else "%#.3gx" % r["ratio"], target))
+            " | ".join("—" if r[key] is None else "%#.3gx" % r[key] for key, _ in ratios), target))
     return "\n".join(out)
+
+
+def goal_22(rows):
+    """One line: the target against the fast baseline (both of its rows), met or not, with the two ratios."""
+    goal = [r for r in rows if r["metric"].endswith("against the fast baseline")]
+    if not goal:
+        return None
+    verdicts = {r["verdict"] for r in goal}
+    verdict = ("**MISSED**" if "**MISSED**" in verdicts else "n/a" if "n/a" in verdicts or len(goal) < 2
+               else "met")
+    return "%s: %s (%s)" % (FAST_BASELINE_TARGET, verdict, ", ".join(
+        "%s %s" % (r["metric"].split(",")[0], "—" if r["fast_ratio"] is None else "%#.3gx" % r["fast_ratio"])
+        for r in goal))
 
 
 def spread(rows, columns):
@@ -1098,7 +1142,12 @@ def parse_args(argv):
     p.add_argument("--node", default=DEFAULT_NODE, metavar="CMD",
                    help="the node under test, a command line (default: gnode.py)")
     p.add_argument("--no-baseline", action="store_true",
-                   help="run the node under test only (no baseline, no gevent floor)")
+                   help="no yardsticks: no baseline, fast baseline or gevent floor (peers still run)")
+    p.add_argument("--peer", action="append", default=[], metavar="LABEL=CMD",
+                   help="also run this echo node, a command line, in the %s scenarios, in a column "
+                        "LABEL (repeatable)" % ", ".join(PEER_SCENARIOS))
+    p.add_argument("--peers", action="append", default=[], metavar="DIR",
+                   help="add as --peer every peer that bench/peers.py prepare built in DIR (its peers.json)")
     p.add_argument("--pending-timeout", type=float, default=2.0, metavar="SECONDS",
                    help="RPC timeout in the pending scenario, passed as --rpc-timeout (default: 2)")
     p.add_argument("--pending-rate", type=int, default=10000, metavar="PER_S",
@@ -1120,6 +1169,21 @@ def parse_args(argv):
     for name in only - set(SCENARIOS):
         p.error("unknown scenario %r (choose from %s)" % (name, ", ".join(SCENARIOS)))
     cfg.only = [s for s in SCENARIOS if s in only]
+    cfg.peer_list = []  # [(label, command line)]
+    for item in cfg.peer:
+        label, eq, command = item.partition("=")
+        if not eq or not label.strip() or not command.strip():
+            p.error("--peer wants LABEL=COMMAND, got %r" % item)
+        cfg.peer_list.append((label.strip(), command))
+    for folder in cfg.peers:
+        manifest = os.path.join(os.path.expanduser(folder), "peers.json")
+        try:
+            with open(manifest) as f:
+                listed = json.load(f)["peers"]
+        except (OSError, ValueError, KeyError) as e:
+            p.error("--peers %s: cannot read %s (%s); run python3 bench/peers.py prepare --into %s first"
+                    % (folder, manifest, e, folder))
+        cfg.peer_list += [(peer["label"], " ".join(map(shlex.quote, peer["argv"]))) for peer in listed]
     for name, (full, quick) in SIZES.items():
         if getattr(cfg, name) is None:
             setattr(cfg, name, quick if cfg.quick else full)
@@ -1130,12 +1194,28 @@ def parse_args(argv):
     return cfg
 
 
+def peer_impls(peer_list, taken):
+    """The --peer/--peers implementations; ``taken``: the labels already in use."""
+    impls = []
+    for label, command in peer_list:
+        if label in taken:
+            raise SystemExit("--peer %s=%s: the label %r is already taken" % (label, command, label))
+        taken.add(label)
+        argv = shlex.split(command)
+        if argv:
+            argv[0] = os.path.expanduser(argv[0])
+        impls.append({"key": "peer:" + label, "label": label, "argv": resolve_command(argv),
+                      "scenarios": PEER_SCENARIOS})
+    return impls
+
+
 def main(argv=None):
     cfg = parse_args(argv)
     node_argv = resolve_command(shlex.split(cfg.node))
     label = "gnode" if cfg.node == DEFAULT_NODE else os.path.basename(node_argv[0])
     impls = [] if cfg.no_baseline else [dict(y, argv=resolve_command(y["argv"])) for y in YARDSTICKS]
     impls.append({"key": "node", "label": label, "argv": node_argv, "scenarios": SCENARIOS})
+    impls += peer_impls(cfg.peer_list, {impl["label"] for impl in impls})
     env = environment()
 
     print("# gnode bench: %s, %d round(s), scenarios: %s" % (env["date"], cfg.rounds, ", ".join(cfg.only)))
@@ -1167,7 +1247,7 @@ def main(argv=None):
                     for key, metrics in res.items():
                         for w in metrics.get("warnings", ()):
                             warnings.append("round %d, %s, %s: %s" % (r + 1, key, impl["label"], w))
-                    print("  round %d/%d  %-11s %-12s %5.1fs  %s" % (
+                    print("  round %d/%d  %-11s %-13s %5.1fs  %s" % (
                         r + 1, cfg.rounds, scen, impl["label"], time.monotonic() - t,
                         "; ".join(summary(k, m) for k, m in res.items())), flush=True)
     except BenchFailure as e:
@@ -1175,7 +1255,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         failure = "interrupted"
 
-    rows = build_table(rounds)
+    rows = build_table(rounds, [impl["key"] for impl in impls])
     columns = [(impl["key"], impl["label"]) for impl in impls  # those that ran
                if any(r[impl["key"] + "_rounds"] for r in rows)]
     env["loadavg_after"] = open("/proc/loadavg").read().split()[:3]
@@ -1186,6 +1266,9 @@ def main(argv=None):
     print()
     if rows:
         print(markdown(rows, columns))
+        goal = goal_22(rows)
+        if goal:
+            print("\n" + goal)
         if cfg.rounds > 1:
             print("\nPer-round values (the table shows their medians):\n")
             print(spread(rows, columns))
