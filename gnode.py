@@ -2,7 +2,8 @@
 # Run directly, as Maelstrom runs a node, this file is first a shell script of one line: it
 # has Python load it as the module gnode, whose byte-code Python caches in __pycache__,
 # instead of compiling all of it as a script on every start. To Python the line is a string.
-"exec" "python3" "-c" "import importlib.util, sys; sys.argv[0] = sys.argv.pop(1); spec = importlib.util.spec_from_file_location('gnode', sys.argv[0]); sys.modules['gnode'] = gnode = importlib.util.module_from_spec(spec); spec.loader.exec_module(gnode); gnode.main()" "$0" "$@"
+# sys.path[0] is this file's real folder, as for a script: never -c's working directory.
+"exec" "python3" "-c" "import importlib.util, os, sys; sys.argv[0] = sys.argv.pop(1); sys.path[0] = os.path.dirname(os.path.realpath(sys.argv[0])); spec = importlib.util.spec_from_file_location('gnode', sys.argv[0]); sys.modules['gnode'] = gnode = importlib.util.module_from_spec(spec); spec.loader.exec_module(gnode); gnode.main()" "$0" "$@"
 __doc__ = """gnode: Maelstrom nodes in plain, blocking Python, on gevent greenlets.
 
 A Maelstrom node reads one JSON message per line on stdin and writes one per

@@ -117,7 +117,7 @@ def check(arguments):
     if arguments.store is not None:
         kept = store.new_folder(arguments.store, options["workload"])
         store.write(kept, results, history)
-        report.write(kept, results, history, journal_in=path if os.path.isdir(path) else None)
+        report.write(kept, results, history, journal_in=path if os.path.isdir(path) else os.path.dirname(path))
     print(summary(store.Result(results, kept)))
     return EXIT[results["valid"]]
 

@@ -52,7 +52,7 @@ class _Test:
         self._history_lock = threading.Lock()
         self._pace_lock = threading.Lock()
         self._next_op_at = 0.0
-        self._main_ends = 0.0
+        self._main_started = self._main_ends = 0.0  # set as the main phase starts
         self._stop = threading.Event()
         self.crash = None
         self._schedule = None  # the nemesis's, once it runs
@@ -88,7 +88,8 @@ class _Test:
 
     def _main_phase(self):
         options = self.options
-        self._main_ends = time.monotonic() + options["time_limit"]
+        self._main_started = time.monotonic()
+        self._main_ends = self._main_started + options["time_limit"]
         self._next_op_at = time.monotonic()
         threads = [threading.Thread(target=self._work, args=(i, self._paced_ops(i)), daemon=True)
                    for i in range(options["concurrency"])] if options["rate"] > 0 else []
@@ -189,7 +190,7 @@ class _Test:
         for entry in self.client_history():
             if entry["type"] in counts:
                 counts[entry["type"]] += 1
-        return {"elapsed": self.cluster.elapsed(), "time_limit": self.options["time_limit"],
+        return {"elapsed": time.monotonic() - self._main_started, "time_limit": self.options["time_limit"],
                 "messages": self.cluster.net_stats()["all"]["recv_count"], **counts}
 
     def client_history(self):

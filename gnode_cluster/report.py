@@ -24,6 +24,8 @@ from . import journal, store
 FILE = "index.html"
 MESSAGES_EMBEDDED = 20000  # a busy test's journal holds a million; the page holds this many
 VALUE_SHOWN = 200  # characters of an operation's value in the page's hover texts
+BODY_SHOWN = 2000  # characters of a message's body in the page: a kafka poll's can be megabytes
+FILES = ("results.json", "history.jsonl", journal.FILE + ".gz", "node-logs/")  # linked from the page
 
 
 def write(path, results, history, journal_in=None):
@@ -49,10 +51,13 @@ def _write(path, results, history, journal_in):
     if journal.kept_in(journal_in):
         data["messages"], data["message_count"] = messages(journal_in, around)
     script = _plotly_beside(path)
+    files = " ".join('<a href="%s">%s</a>' % (html.escape(name), html.escape(name)) for name in FILES
+                     if os.path.exists(os.path.join(path, name)))
+    # The data is the nodes' words: no "<" of theirs may end the script block or open a comment.
+    text = json.dumps(data, default=sorted).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     with open(os.path.join(path, FILE), "w", encoding="utf-8") as f:
         f.write(PAGE % {"title": html.escape("%s: %s" % (data["workload"], data["verdict"])),
-                        "script": html.escape(script),
-                        "data": json.dumps(data, default=sorted).replace("</", "<\\/")})
+                        "script": html.escape(script), "files": files, "data": text})
 
 
 def operations(history):
@@ -91,35 +96,54 @@ def implicated(results, ops):
 
 
 def messages(folder, around):
-    """Up to ``MESSAGES_EMBEDDED`` messages of the journal in ``folder``, about half sent
-    before ``around`` (seconds) and half after, each [from, to, sent, arrived, dropped, body]
-    (arrived: the time of its delivery or drop, None if neither); and how many it holds."""
+    """Up to ``MESSAGES_EMBEDDED`` messages of the journal in ``folder``, up to half of them
+    sent before ``around`` (seconds) and the rest after, each [from, to, sent, arrived,
+    dropped, body] (arrived: the time of its delivery or drop, None if neither; a body over
+    ``BODY_SHOWN`` characters shortened); and how many the journal holds."""
     half = MESSAGES_EMBEDDED // 2
     before = collections.deque(maxlen=3 * half)  # at least half sends: each has one delivery or drop at most
-    after, count, sends_after, last_send = [], 0, 0, None
+    after, count, sends_before, sends_after, room, last_send = [], 0, 0, 0, None, None
     with journal.open_journal(folder) as lines:
         for text in lines:
+            try:
+                time = float(text[9:text.index(",")])  # journal.line writes the time first
+            except ValueError:
+                continue  # a line cut short, as a killed run leaves its last one
             send = journal.SEND in text
             count += send
-            time = float(text[9:text.index(",")])  # journal.line writes the time first
             if time < around:
                 before.append(text)
-            elif sends_after < half:
+                sends_before += send
+                continue
+            if room is None:  # what the messages before leave to those after
+                room = MESSAGES_EMBEDDED - min(half, sends_before)
+            if sends_after < room:
                 after.append(text)
                 sends_after += send
                 last_send = time if send else last_send
             elif not send and last_send is not None and time < last_send + 5.0:
                 after.append(text)  # the deliveries of the last messages kept
-    kept, by_id, sent_before = [], {}, 0
+    kept, by_id, kept_before = [], {}, 0
     for number, text in enumerate(list(before) + after):
-        event = json.loads(text)
+        try:
+            event = json.loads(text, parse_constant=str)  # a NaN of a node's: the browser's JSON has none
+        except ValueError:
+            continue
         if event["event"] == "send":
             by_id[event["id"]] = len(kept)
-            kept.append([event["from"], event["to"], event["time"], None, False, event["body"]])
-            sent_before += number < len(before)
+            kept.append([event["from"], event["to"], event["time"], None, False, _shortened(event["body"])])
+            kept_before += number < len(before)
         elif event["id"] in by_id and kept[by_id[event["id"]]][3] is None:
             kept[by_id[event["id"]]][3:5] = [event["time"], event["event"] == "dropped"]
-    return kept[max(0, sent_before - half):sent_before + half], count
+    return kept[max(0, kept_before - (MESSAGES_EMBEDDED - sends_after)):], count
+
+
+def _shortened(body):
+    text = json.dumps(body)
+    if len(text) <= BODY_SHOWN:
+        return body
+    return {"type": body.get("type") if isinstance(body, dict) else None,
+            "shortened": "%s... (%d characters in all: see the journal)" % (text[:BODY_SHOWN], len(text))}
 
 
 def _short(value):
@@ -166,6 +190,7 @@ pre { background: #f4f4f4; padding: .6em; white-space: pre-wrap; max-height: 24e
 <h1 id="verdict"></h1>
 <ul id="why"></ul>
 <p id="options" class="note"></p>
+<p class="note">Files: %(files)s</p>
 <div id="named-section" hidden><h2>Operations the checker names</h2><ol id="named"></ol></div>
 <h2>Latency</h2><div id="latency" class="plot"></div>
 <h2>Rate</h2><div id="rate" class="plot"></div>
@@ -188,6 +213,9 @@ const end = op => op.e === null ? D.end : op.e;
 const latency = op => Math.max((end(op) - op.s) * 1000, 0.001);
 const describe = op => `process ${op.p}'s ${op.f} ${op.v}: ${op.t}` + (op.err ? ` ${op.err}` : "") +
     ` (${op.s.toFixed(3)} s to ${op.e === null ? "never" : op.e.toFixed(3) + " s"})`;
+// Plotly reads a hover text as HTML: the nodes' words are shown as text
+const escaped = text => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const hover = op => escaped(describe(op));
 const shading = D.partitions.map(p => ({type: "rect", xref: "x", yref: "paper", x0: p.start,
     x1: p.stop === null ? D.end : p.stop, y0: 0, y1: 1, fillcolor: "rgba(220,0,0,0.10)", line: {width: 0},
     layer: "below"}));
@@ -212,7 +240,7 @@ const fs = [...new Set(D.ops.map(op => op.f))];
 const groups = new Map();
 D.ops.forEach((op, i) => { const k = op.f + " " + op.t; if (!groups.has(k)) groups.set(k, []); groups.get(k).push(i); });
 const pointTrace = (name, idx, marker, y) => ({name, x: idx.map(i => D.ops[i].s), y: idx.map(i => y(D.ops[i])),
-    text: idx.map(i => describe(D.ops[i])), hoverinfo: "text", mode: "markers", marker,
+    text: idx.map(i => hover(D.ops[i])), hoverinfo: "text", mode: "markers", marker,
     type: idx.length > 5000 ? "scattergl" : "scatter"});
 const highlight = {size: 15, symbol: "circle-open", color: "#e00", line: {width: 2.5}};
 const latencyTraces = [...groups].map(([k, idx]) => ({...pointTrace(k, idx, {size: 5,
@@ -222,11 +250,11 @@ if (D.implicated.length) latencyTraces.push({...pointTrace("named by the checker
 Plotly.newPlot("latency", latencyTraces, {xaxis: timeAxis, yaxis: {type: "log", title: {text: "latency (ms)"}},
     shapes: shading, margin: {t: 20}}, config);
 
-// rate: completions per second, by function and outcome
+// rate: completions per second, by function and outcome (one that never came is no completion)
 const width = Math.max(D.end / 60, 0.05);
 const rateTraces = [...groups].map(([k, idx]) => {
   const counts = new Array(Math.ceil(D.end / width) + 1).fill(0);
-  for (const i of idx) counts[Math.floor(end(D.ops[i]) / width)] += 1 / width;
+  for (const i of idx) if (D.ops[i].e !== null) counts[Math.floor(D.ops[i].e / width)] += 1 / width;
   return {name: k, x: counts.map((_, b) => (b + 0.5) * width), y: counts, mode: "lines",
           line: {color: OUTCOME[D.ops[idx[0]].t] || "#888", dash: ["solid", "dot", "dash", "longdash"][fs.indexOf(D.ops[idx[0]].f) %% 4]}};
 });
@@ -236,7 +264,7 @@ Plotly.newPlot("rate", rateTraces, {xaxis: timeAxis, yaxis: {title: {text: "oper
 // timeline: a bar per operation on its process's row
 const bars = (name, idx, line) => ({name, mode: "lines+markers", line, marker: {size: 3, color: line.color},
     x: idx.flatMap(i => [D.ops[i].s, end(D.ops[i]), null]), y: idx.flatMap(i => [D.ops[i].p, D.ops[i].p, null]),
-    text: idx.flatMap(i => [describe(D.ops[i]), describe(D.ops[i]), null]), hoverinfo: "text", connectgaps: false});
+    text: idx.flatMap(i => [hover(D.ops[i]), hover(D.ops[i]), null]), hoverinfo: "text", connectgaps: false});
 const byOutcome = {};
 D.ops.forEach((op, i) => (byOutcome[op.t] = byOutcome[op.t] || []).push(i));
 const timelineTraces = Object.entries(byOutcome).map(([t, idx]) => ({...bars(t, idx, {color: OUTCOME[t] || "#888", width: 6}), meta: "operations"}));
@@ -259,20 +287,23 @@ function drawLamport(from, to) {
       (D.message_count > D.messages.length ? ` (the page holds ${D.messages.length} of the test's ${D.message_count}, from ${D.messages[0][2].toFixed(2)} s to ${D.messages[D.messages.length - 1][2].toFixed(2)} s)` : "");
   const columns = [...new Set(shown.flatMap(i => [D.messages[i][0], D.messages[i][1]]))].sort(order);
   const x = name => columns.indexOf(name);
-  const sets = {"client requests and replies": [], "between nodes": [], "to and from services": [], "dropped": []};
+  const sets = {"client requests and replies": [], "between nodes": [], "to and from services": [], "dropped": [],
+                "never delivered": []};
   for (const i of shown) {
-    const [src, dest, , , dropped] = D.messages[i];
-    const set = dropped ? "dropped" : kind(src) === 0 || kind(dest) === 0 ? "client requests and replies"
+    const [src, dest, , arrived, dropped] = D.messages[i];
+    const set = dropped ? "dropped" : arrived === null ? "never delivered"
+        : kind(src) === 0 || kind(dest) === 0 ? "client requests and replies"
         : kind(src) === 2 || kind(dest) === 2 ? "to and from services" : "between nodes";
     sets[set].push(i);
   }
-  const colours = {"client requests and replies": "#1f77b4", "between nodes": "#555", "to and from services": "#9467bd", "dropped": "#e00"};
+  const colours = {"client requests and replies": "#1f77b4", "between nodes": "#555", "to and from services": "#9467bd",
+                   "dropped": "#e00", "never delivered": "#e90"};
   const traces = Object.entries(sets).filter(([, idx]) => idx.length).map(([name, idx]) => ({name, mode: "lines+markers",
     x: idx.flatMap(i => [x(D.messages[i][0]), x(D.messages[i][1]), null]),
     y: idx.flatMap(i => [D.messages[i][2], D.messages[i][3] === null ? D.messages[i][2] : D.messages[i][3], null]),
     customdata: idx.flatMap(i => [i, i, null]),
-    text: idx.flatMap(i => [D.messages[i][5].type, D.messages[i][5].type, null]), hoverinfo: "text",
-    line: {color: colours[name], width: 1, dash: name === "dropped" ? "dot" : "solid"},
+    text: idx.flatMap(i => [escaped(D.messages[i][5].type), escaped(D.messages[i][5].type), null]), hoverinfo: "text",
+    line: {color: colours[name], width: 1, dash: name === "dropped" || name === "never delivered" ? "dot" : "solid"},
     marker: {size: idx.flatMap(() => [3, 7, 0]), symbol: idx.flatMap(() => ["circle", "triangle-down", "circle"]), color: colours[name]}}));
   Plotly.react("lamport", traces, {margin: {t: 30}, hovermode: "closest",
     xaxis: {tickvals: columns.map((_, i) => i), ticktext: columns, side: "top", range: [-0.5, columns.length - 0.5]},

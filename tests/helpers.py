@@ -19,10 +19,11 @@ def echo(msg_id, payload, src="c1"):
     return {"src": src, "dest": "n1", "body": {"type": "echo", "msg_id": msg_id, "echo": payload}}
 
 
-def run_node(stdin_bytes, *args, env=None, timeout=10, command=None):
-    """Run the node on the given input to its end; return the CompletedProcess."""
+def run_node(stdin_bytes, *args, env=None, timeout=10, command=None, cwd="/tmp"):
+    """Run the node on the given input to its end (from ``cwd``, Maelstrom's /tmp unless
+    told); return the CompletedProcess."""
     return subprocess.run((command or [sys.executable, str(GNODE)]) + list(args), input=stdin_bytes,
-                          capture_output=True, timeout=timeout, cwd="/tmp", env=node_env(env))
+                          capture_output=True, timeout=timeout, cwd=cwd, env=node_env(env))
 
 
 def node_env(extra=None):

@@ -388,3 +388,22 @@ def test_start_up_freezes_its_objects_once_the_plugins_are_loaded(plugin_dir):
     body = output(done)[1]["body"]
     # More frozen after start-up than while plugins loaded (3.12 counts some from before either).
     assert body["now"] > body["at_import"], body
+
+
+def test_run_directly_it_imports_nothing_from_the_working_directory_and_finds_modules_beside_it(tmp_path):
+    # as a script would: sys.path[0] is gnode.py's real folder, never the cwd (/tmp under Maelstrom)
+    checkout, cwd = tmp_path / "checkout", tmp_path / "cwd"
+    shutil.copytree(ROOT / "handlers", checkout / "handlers")
+    (checkout / "gnode.py").write_bytes(GNODE.read_bytes())
+    (checkout / "gnode.py").chmod(0o755)
+    (checkout / "beside.py").write_text("WORD = 'beside'\n")
+    (checkout / "handlers" / "uses_beside.py").write_text(
+        "import beside\nfrom gnode import handler\n\n@handler('which')\ndef which(node, msg):\n"
+        "    return {'type': 'which_ok', 'word': beside.WORD}\n")
+    cwd.mkdir()
+    (cwd / "json.py").write_text("raise SystemExit('imported from the working directory')\n")
+    env = {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
+    done = run_node(line(INIT) + line({"src": "c1", "dest": "n1", "body": {"type": "which", "msg_id": 2}}),
+                    command=[str(checkout / "gnode.py")], env=env, cwd=str(cwd))
+    assert done.returncode == 0, done.stderr.decode()
+    assert output(done)[1]["body"]["word"] == "beside"

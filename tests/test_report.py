@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from gnode_cluster import journal, report, run_test
 from helpers import ROOT
@@ -28,7 +27,7 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
 def page_data(folder):
     text = (folder / "index.html").read_text()
     found = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', text, re.S)
-    return json.loads(found.group(1).replace("<\\/", "</"))
+    return json.loads(found.group(1))
 
 
 def history_of(folder):
@@ -85,7 +84,36 @@ def test_the_page_holds_the_messages_around_the_first_operation_named_with_their
     assert kept[0][:5] == ["n0", "n1", 0.45, 0.455, False]
     assert kept[7][3:5] == [0.525, True]  # message 52 was dropped
     everything, _ = report.messages(str(tmp_path), around=0.0)
-    assert [m[5]["i"] for m in everything] == list(range(0, 5))  # nothing before: half the room is unused
+    assert [m[5]["i"] for m in everything] == list(range(0, 10))  # nothing before: all the room is after
+    late, _ = report.messages(str(tmp_path), around=0.975)
+    assert [m[5]["i"] for m in late] == list(range(90, 100))  # little after: the room goes to before
+
+
+def test_the_page_shortens_huge_bodies_reads_a_nodes_nan_and_skips_a_line_cut_short(tmp_path):
+    with gzip.open(tmp_path / (journal.FILE + ".gz"), "wt") as f:
+        f.write('{"time": 0.1, "event": "send", "from": "n0", "to": "c1", "id": 0, "body": {"type": "read_ok", '
+                '"value": "%s"}}\n' % ("x" * 5000))
+        f.write('{"time": 0.2, "event": "send", "from": "n0", "to": "c1", "id": 1, "body": {"type": "x", "v": NaN}}\n')
+        f.write('{"time": 0.3, "event": "se')  # a killed run's last line
+    kept, count = report.messages(str(tmp_path), around=0.0)
+    assert count == 2 and len(kept) == 2
+    assert kept[0][5]["type"] == "read_ok" and len(kept[0][5]["shortened"]) < report.BODY_SHOWN + 100
+    assert "5032 characters in all" in kept[0][5]["shortened"]
+    assert kept[1][5] == {"type": "x", "v": "NaN"}  # as text: the browser's JSON has no NaN
+
+
+def test_a_nodes_words_cannot_end_the_pages_script_or_open_a_comment(tmp_path):
+    (tmp_path / "store" / "echo" / "t").mkdir(parents=True)
+    folder = tmp_path / "store" / "echo" / "t"
+    sly = "<!--<script></script>&"
+    history = [{"process": 0, "type": "invoke", "f": "echo", "value": sly, "time": 0.1},
+               {"process": 0, "type": "ok", "f": "echo", "value": sly, "time": 0.2}]
+    results = {"options": {"workload": "echo"}, "valid": False, "why": [sly], "workload": {"valid": False}}
+    report.write(str(folder), results, history)
+    page = (folder / "index.html").read_text()
+    data = page.split('id="report-data">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in data and ">" not in data and "&" not in data
+    assert page_data(folder)["why"] == [sly]  # read back whole
 
 
 # the file a real run writes
@@ -115,6 +143,10 @@ def test_check_writes_a_report_too_with_the_messages_of_the_folder_it_checked(tm
     assert done.returncode == 1, done.stdout.decode()
     data = page_data(tmp_path / "again" / "latest")
     assert data["verdict"] == "INVALID" and data["implicated"] and data["messages"]
+    # a history file: the journal beside it
+    assert cli("check", os.path.join(checked, "history.jsonl"), "-w", "echo", "--store", str(tmp_path / "file"),
+               cwd=tmp_path).returncode == 1
+    assert page_data(tmp_path / "file" / "latest")["messages"] == data["messages"]
 
 
 # the page, in a real browser
@@ -125,6 +157,10 @@ def browser():
         if BROWSER_REQUIRED:
             pytest.fail("GNODE_BROWSER_TEST=required, and no chromium on PATH")
         pytest.skip("no Chromium on PATH: `apt-get install chromium` to run the browser tests")
+    if BROWSER_REQUIRED:
+        from playwright.sync_api import sync_playwright
+    else:
+        sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield chromium
@@ -177,7 +213,8 @@ def test_the_plots_hold_every_operation_and_shade_every_partition(page, lossy_ru
     assert sum(t["x"] for t in timeline if t["meta"] == "operations") == 2 * operations  # a bar: two ends
     rate_area = page.evaluate("(() => { const d = document.getElementById('rate').data; const w = d[0].x[1] - d[0].x[0];"
                               " return d.reduce((sum, t) => sum + t.y.reduce((a, b) => a + b, 0) * w, 0); })()")
-    assert round(rate_area) == operations  # the rates add up to every completion
+    completions = sum(entry["type"] != "invoke" for entry in history)
+    assert round(rate_area) == completions  # the rates add up to every completion
     partitions = lossy_run.results["nemesis"]["partitions"]
     assert partitions
     for name in ("latency", "rate", "timeline"):
