@@ -1,6 +1,7 @@
 """The network, as Maelstrom's behaves: who is on it, latency, partitions, and the message
-statistics; every send, delivery and drop goes to the journal it is handed (journal.py). Pure bookkeeping on a clock it is handed: it starts no process
-and reads no pipe (the cluster does), so every rule here is tested on its own.
+statistics; every send, delivery and drop goes to the journal it is handed (journal.py).
+Pure bookkeeping on a clock it is handed: it starts no process and reads no pipe (the
+cluster does), so every rule here is tested on its own.
 
 What it copies of Maelstrom's network, as Maelstrom's source behaves: a message is
 due at send time plus a latency drawn from the distribution, none when either end is a
