@@ -218,7 +218,7 @@ def unique_ids(history, f="generate"):
     """Jepsen's unique-ids checker: valid if no id comes back in two ok ``f`` completions.
     Reports the attempted, acknowledged and duplicated counts, the most duplicated ids with
     their counts, and the [lowest, highest] id (None if there are none or they do not compare)."""
-    attempted, acknowledged, counts, holders = 0, [], {}, {}
+    attempted, acknowledged, counts = 0, [], {}
     for entry in history:
         if entry.get("f") != f:
             continue
@@ -229,7 +229,6 @@ def unique_ids(history, f="generate"):
             key = element_key(entry["value"])
             value, count = counts.get(key, (entry["value"], 0))
             counts[key] = (value, count + 1)
-            holders.setdefault(key, []).append(entry)
     duplicated = sorted((pair for pair in counts.values() if pair[1] > 1), key=lambda pair: -pair[1])
     try:
         id_range = [min(acknowledged), max(acknowledged)] if acknowledged else None
@@ -241,8 +240,9 @@ def unique_ids(history, f="generate"):
               "range": id_range}
     if duplicated:
         value, count = duplicated[0]
-        result["implicated"] = implicated(entry for value, _ in duplicated[:DUPLICATES_SHOWN]
-                                          for entry in holders[element_key(value)])
+        shown = {element_key(value) for value, _ in duplicated[:DUPLICATES_SHOWN]}
+        result["implicated"] = implicated(entry for entry in history if entry.get("f") == f
+                                          and entry["type"] == "ok" and element_key(entry["value"]) in shown)
         result["why"] = "id %s was returned %d times%s" % (
             json.dumps(value), count,
             "" if len(duplicated) == 1 else " (%d ids were returned more than once)" % len(duplicated))
