@@ -42,7 +42,7 @@ def write(path, results, history, journal_in=None):
 
 def _write(path, results, history, journal_in):
     ops = operations(history)
-    named = implicated(results, ops)
+    named = named_ops(results, ops)
     around = ops[named[0]]["s"] if named else 0.0
     data = {"workload": results["options"]["workload"], "verdict": store.verdict(results),
             "why": results.get("why", []), "options": results["options"], "ops": ops, "implicated": named,
@@ -79,7 +79,7 @@ def operations(history):
     return ops
 
 
-def implicated(results, ops):
+def named_ops(results, ops):
     """Indices in ``ops`` of the operations the workload's checker names in ``results``
     (its ``implicated``: entries' process and time, of invocation or completion)."""
     at = {}

@@ -57,8 +57,8 @@ def test_the_operations_a_checker_names_are_found_by_invocation_or_completion_ti
                              {"process": 3, "type": "ok", "f": "a", "time": 1.4}])
     named = {"workload": {"implicated": [{"process": 3, "time": 1.4}, {"process": 0, "time": 1.0},
                                          {"process": 3, "time": 1.1}, {"process": 9, "time": 1.0}]}}
-    assert report.implicated(named, ops) == [1, 0]  # each once; an unknown one is left out
-    assert report.implicated({"workload": {"valid": True}}, ops) == []
+    assert report.named_ops(named, ops) == [1, 0]  # each once; an unknown one is left out
+    assert report.named_ops({"workload": {"valid": True}}, ops) == []
 
 
 def write_journal(folder, sends, dropped=()):
