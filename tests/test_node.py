@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from helpers import GNODE, INIT, INIT_OK, ROOT, echo, line, node_env, output, run_node
+from helpers import GNODE, INIT, INIT_OK, ROOT, LiveNode, echo, line, node_env, output, run_node
 
 HANDLERS = str(ROOT / "handlers")
 TEST_HANDLERS = str(ROOT / "tests" / "handlers")
@@ -407,3 +407,66 @@ def test_run_directly_it_imports_nothing_from_the_working_directory_and_finds_mo
                     command=[str(checkout / "gnode.py")], env=env, cwd=str(cwd))
     assert done.returncode == 0, done.stderr.decode()
     assert output(done)[1]["body"]["word"] == "beside"
+
+
+# ---------------------------------------------------------------- the quick parser
+
+# Lines the node must take exactly as the stdlib's json reads them, in a read of their own
+# after init (so that orjson, imported once init is answered, reads them where installed).
+PARSER_CASES = [
+    line(echo(2, 10 ** 100)),  # beyond 64 bits: orjson would make it a float
+    line(echo(3, [-(2 ** 63) - 1, 2 ** 64, {"n": -(10 ** 30)}])),
+    line(echo(4, [2 ** 64 - 1, -(2 ** 63), 0.1, -0.0, 5e-324, 1.7976931348623157e308])),
+    b'  {"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 5, "echo": "spaced"}}  \r\n',
+    b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 6, "echo": "\\ud800 lone"}}\n',
+    b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 7, "echo": "a", "echo": "dup"}}\n',
+    line(echo(8, "caf\u00e9 \U0001f600")),
+    b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 9, "echo": 1e400}}\n',
+    b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 10, "echo": NaN}}\n',
+    b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 11, "echo": "\xff"}}\n',
+    b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 12.0, "echo": 1}}\n',
+    b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 13, "echo": 1}} {}\n',
+    b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 14}, "dest": ""}\n',
+    b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 15, "echo": '
+    + b"[" * 500 + b"]" * 500 + b"}}\n",
+    b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 16, "echo": '
+    + b"[" * 100_000 + b"]" * 100_000 + b"}}\n",  # too deep for any parser
+    b'{"src": "n2", "dest": "n1", "body": {"type": "echo_ok", "in_reply_to": null}}\n',
+    b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 17, "echo": "last"}}\n',
+]
+
+
+def converse(env=None):
+    """The node's answers to PARSER_CASES, as raw lines, and its stderr."""
+    node = LiveNode("--log-level", "debug", env=env)
+    node.process.send(b"".join(PARSER_CASES))
+    answers = []
+    while not answers or b'"in_reply_to": 17' not in answers[-1]:
+        raw = node.process.next_line(10)
+        assert raw is not None, node.stderr()
+        answers.append(raw)
+    assert node.finish() == 0
+    return answers, node.stderr()
+
+
+def without_orjson(tmp_path):
+    (tmp_path / "orjson.py").write_text('raise ImportError("hidden by the test")\n')
+    return {"PYTHONPATH": str(tmp_path)}
+
+
+def test_a_message_is_read_as_the_stdlib_reads_it_with_orjson_or_without(tmp_path):
+    import orjson  # installed by the set-up: the node reads with it after init
+    with_it, err_with = converse()
+    without_it, err_without = converse(without_orjson(tmp_path))
+    assert "orjson %s reads messages from now on" % orjson.__version__ in err_with
+    assert "orjson is not installed: the stdlib's json module reads every message" in err_without
+    assert with_it == without_it
+    strip = lambda err: [l.split(" ", 2)[2] for l in err.splitlines() if "input line" in l]  # no times
+    assert strip(err_with) == strip(err_without) and len(strip(err_with)) == 6
+    echoes = {json.loads(raw)["body"]["in_reply_to"]: raw for raw in with_it}
+    assert b'"echo": 1' + b"0" * 100 + b"," in echoes[2]  # exactly, not 1e+100
+    assert b'[-9223372036854775809, 18446744073709551616, {"n": -1' + b"0" * 30 + b"}]" in echoes[3]
+    assert b'[18446744073709551615, -9223372036854775808, 0.1, -0.0, 5e-324, 1.7976931348623157e+308]' in echoes[4]
+    assert json.loads(echoes[6])["body"]["echo"] == "\ud800 lone" and b'"echo": "dup"' in echoes[7]
+    assert json.loads(echoes[9])["body"]["code"] == 13  # inf: not JSON to answer with
+    assert sorted(echoes) == [2, 3, 4, 5, 6, 7, 8, 9, 14, 15, 17]

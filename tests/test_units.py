@@ -9,7 +9,9 @@ import gnode_pytest
 
 
 def parse(obj):
-    return gnode._parse_message(obj if isinstance(obj, bytes) else json.dumps(obj).encode())
+    """_parse_message on ``obj``'s line as the reader hands it over: str, or bytes if not UTF-8."""
+    line = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+    return gnode._parse_message(gnode._split_lines(line + b"\n")[0], 0.0)
 
 
 def test_parse_keeps_src_dest_body_and_ignores_unknown_keys():
@@ -17,7 +19,7 @@ def test_parse_keeps_src_dest_body_and_ignores_unknown_keys():
     assert (msg.src, msg.dest, msg.body) == ("c1", "n1", {"type": "echo", "msg_id": 1, "x": [1]})
 
 
-@pytest.mark.parametrize("raw, problem, answerable", [
+BAD_LINES = [  # (line, what is wrong, whether it can be answered)
     (b"", "empty line", False),
     (b"   ", "empty line", False),
     (b"{nope", "not JSON", False),
@@ -28,6 +30,8 @@ def test_parse_keeps_src_dest_body_and_ignores_unknown_keys():
     (b"null", "not a JSON object but missing or null", False),
     ({"dest": "n1", "body": {"type": "echo", "msg_id": 1}}, '"src" is missing', False),
     ({"src": 5, "dest": "n1", "body": {"type": "echo", "msg_id": 1}}, '"src" is a number', False),
+    ({"src": "", "dest": "n1", "body": {"type": "echo", "msg_id": 1}}, '"src" is a string', False),
+    ({"src": "c1", "dest": "", "body": {"type": "echo", "msg_id": 1}}, '"dest" is a string', True),
     ({"src": "c1", "dest": "n1"}, '"body" is missing', False),
     ({"src": "c1", "dest": "n1", "body": "echo"}, '"body" is a string', False),
     ({"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": "7"}}, '"msg_id" is a string', False),
@@ -38,12 +42,59 @@ def test_parse_keeps_src_dest_body_and_ignores_unknown_keys():
     ({"src": "c1", "dest": "n1", "body": {"type": 3, "msg_id": 1}}, '"type" is a number', True),
     ({"src": "c1", "dest": "n1", "body": {"type": "x", "msg_id": 1, "in_reply_to": "1"}}, '"in_reply_to" is a string', False),
     ({"src": "c1", "body": {"type": "error", "msg_id": 1}, "dest": 3}, '"dest" is a number', False),
-])
+]
+
+
+def test_a_read_is_decoded_once_and_a_line_that_is_not_utf8_stays_bytes():
+    assert gnode._split_lines(b'{"a": 1}\n\xc3\xa9\n\n') == ['{"a": 1}', "\u00e9", ""]
+    assert gnode._split_lines(b'a\n\xff\n\xc3\xa9\n') == ["a", b"\xff", "\u00e9"]
+
+
+@pytest.mark.parametrize("raw, problem, answerable", BAD_LINES)
 def test_parse_says_what_is_wrong_and_whether_it_can_be_answered(raw, problem, answerable):
     with pytest.raises(gnode._BadMessage) as caught:
         parse(raw)
     assert caught.value.problem.startswith(problem), caught.value.problem
     assert (caught.value.msg_id is not None) == answerable
+
+
+GOOD_LINES = [
+    {"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 1, "echo": "plain"}},
+    {"id": 7, "src": "c1", "dest": "n1", "body": {"type": "echo", "echo": [1, 2.5, None, True, {"k": {}}]}},
+    {"src": "n2", "dest": "n1", "body": {"type": "x_ok", "in_reply_to": 3, "msg_id": 2}},
+    {"src": "n2", "dest": "n1", "body": {"type": "error", "in_reply_to": 3, "code": 11, "text": "later"}},
+    {"src": "n2", "dest": "n1", "body": {"type": "x_ok", "in_reply_to": None}},
+    {"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 2 ** 64, "echo": -(10 ** 40)}},
+    {"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 1, "echo": [2 ** 64, -(2 ** 63) - 1]}},
+    b' {"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 1}}\t',
+    b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 1, "echo": "\\udc00"}}',
+]
+
+
+@pytest.mark.parametrize("parser", ["stdlib", "orjson"])
+@pytest.mark.parametrize("raw", [raw for raw, _, _ in BAD_LINES] + GOOD_LINES)
+def test_the_quick_path_takes_exactly_the_lines_parse_takes(raw, parser, monkeypatch):
+    """Node._receive reads the common line itself (with the parser _loads_for picks); any
+    line it does not take whole goes to _parse_message. Either way, each line ends as
+    _parse_message alone would have it."""
+    import orjson
+    node = gnode.Node({})
+    node._held = None  # after init: the quick path's case
+    refused = []
+    monkeypatch.setattr(node, "_bad_input", lambda line, number, bad: refused.append(bad.problem))
+    monkeypatch.setattr(node, "_resolve", lambda msg: node._workers.ready.append(("answer", msg)))
+    monkeypatch.setattr(gnode, "_orjson_loads", orjson.loads if parser == "orjson" else None)
+    data = (raw if isinstance(raw, bytes) else json.dumps(raw).encode()) + b"\n"
+    node._receive(gnode._split_lines(data), 0.0, gnode._loads_for(data))
+    try:
+        expected = parse(raw)
+    except gnode._BadMessage as bad:
+        assert refused == [bad.problem] and not node._workers.ready
+        return
+    assert not refused
+    [(_, msg)] = node._workers.ready
+    assert (msg.src, msg.dest, msg.body) == (expected.src, expected.dest, expected.body)
+    assert json.dumps(msg.body) == json.dumps(expected.body)  # an int stays an int
 
 
 @pytest.mark.parametrize("message", [
@@ -143,7 +194,7 @@ def test_a_call_thrown_out_of_its_wait_after_its_answer_came_is_not_resumed_late
         gevent.sleep(0.01)
     worker = waiting[0]
     # The answer, handed to the node directly so that nothing runs before the throw.
-    node._receive(b'{"src": "n2", "dest": "n1", "body": {"type": "pong", "in_reply_to": 1}}')
+    node._receive(['{"src": "n2", "dest": "n1", "body": {"type": "pong", "in_reply_to": 1}}'], 0.0)
     assert list(node._workers.woken) == [worker]
     gevent.get_hub().loop.run_callback(getcurrent().switch)  # the test's turn again once the node waits
     worker.throw(ValueError("thrown into the wait"))
