@@ -379,15 +379,17 @@ def test_start_up_patches_the_standard_library_without_searching_installed_packa
     assert done.stdout.split() == [b"0", b"True", b"True"], done.stderr.decode()[-2000:]
 
 
-def test_start_up_freezes_its_objects_once_the_plugins_are_loaded(plugin_dir):
+def test_start_up_freezes_its_objects_once_the_plugins_are_loaded_and_spaces_young_collections(plugin_dir):
     folder = plugin_dir({"frozen.py": "import gc\nfrom gnode import handler\nAT_IMPORT = gc.get_freeze_count()\n"
                          "@handler('frozen')\ndef frozen(node, msg):\n"
-                         "    return {'type': 'frozen_ok', 'at_import': AT_IMPORT, 'now': gc.get_freeze_count()}\n"})
+                         "    return {'type': 'frozen_ok', 'at_import': AT_IMPORT, 'now': gc.get_freeze_count(),\n"
+                         "            'threshold': gc.get_threshold()}\n"})
     done = run_node(line(INIT) + line({"src": "c1", "dest": "n1", "body": {"type": "frozen", "msg_id": 2}}),
                     "--handlers", str(folder))
     body = output(done)[1]["body"]
     # More frozen after start-up than while plugins loaded (3.12 counts some from before either).
     assert body["now"] > body["at_import"], body
+    assert body["threshold"][0] == 10_000  # young collections: every ~1,500 messages, not ~100
 
 
 def test_run_directly_it_imports_nothing_from_the_working_directory_and_finds_modules_beside_it(tmp_path):
