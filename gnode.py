@@ -274,6 +274,7 @@ def _scan_line(line):
 
 _DIGITS_MARKED = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))  # digits to "0", all else to " "
 _LONG_NUMBER = b"0" * 19  # a digit run this long may be an integer beyond 64 bits
+_DEEP = 900  # brackets a line needs to be nested about as deep as the stdlib parses (990 on 3.10, 3.11)
 
 
 _orjson_loads = None  # orjson.loads, once _import_orjson has found it
@@ -294,13 +295,16 @@ def _import_orjson():
     log.debug("orjson %s reads messages from now on", orjson.__version__)
 
 
-def _loads_for(data):
-    """The quick parser for the lines of ``data``: orjson's, if it has been imported, else
-    the stdlib's scanner. orjson takes whitespace around a value as the stdlib does, and
-    rejects the lines the stdlib's strict decoder rejects (NaN, a lone surrogate, 1e400),
-    so that _parse_message says why, but it reads an integer beyond 64 bits as a float
-    without a word: where a run of 19 digits could be one, the stdlib reads the lines."""
-    if _orjson_loads is None or _LONG_NUMBER in data.translate(_DIGITS_MARKED):
+def _loads_for(data, lines):
+    """The quick parser for ``lines``, the lines of ``data``: orjson's, if it has been
+    imported, else the stdlib's scanner. orjson takes whitespace around a value as the
+    stdlib does, and rejects the lines the stdlib's strict decoder rejects (NaN, a lone
+    surrogate, 1e400), so that _parse_message says why. But it reads an integer beyond 64
+    bits as a float without a word, and takes 1,024 levels of nesting where the stdlib
+    may stop at 990: where a run of 19 digits could be such an integer, or a line could
+    be nested that deep, the stdlib reads the lines."""
+    if _orjson_loads is None or _LONG_NUMBER in data.translate(_DIGITS_MARKED) \
+            or (max(map(len, lines)) >= _DEEP and data.count(b"[") + data.count(b"{") >= _DEEP):
         return _scan_line
     return _orjson_loads
 
@@ -329,11 +333,12 @@ def _parse_message(line, received):
     Unknown keys (Maelstrom adds a top-level ``id``) are ignored.
     """
     try:
-        envelope = _decoder.decode(line if type(line) is str else line.decode())
+        text = line if type(line) is str else line.decode()
+        envelope = _decoder.decode(text)
     except UnicodeDecodeError as e:
         raise _BadMessage("not UTF-8 (%s at byte %d)" % (e.reason, e.start)) from None
-    except ValueError as e:
-        raise _BadMessage("empty line" if not line.strip() else "not JSON (%s)" % e) from None
+    except ValueError as e:  # blank: only ASCII whitespace (a no-break space is not JSON's)
+        raise _BadMessage("empty line" if not text.strip(" \t\n\r\x0b\x0c") else "not JSON (%s)" % e) from None
     except RecursionError:
         raise _BadMessage("nested too deeply to parse") from None
     if type(envelope) is not dict:
@@ -1022,6 +1027,8 @@ class Node:
         if in_reply_to is None:
             line = f'{{"src": {src}, "dest": {quoted[dest]}, "body": {text[:-1]}, "msg_id": {msg_id}}}}}'
         else:
+            if type(in_reply_to) is not int:  # a handler changed the request's msg_id: as JSON writes it
+                in_reply_to = "".join(_encode_chunks(in_reply_to, 0))
             line = (f'{{"src": {src}, "dest": {quoted.get(dest) or _quote(dest)}, "body": {text[:-1]}, '
                     f'"in_reply_to": {in_reply_to}, "msg_id": {msg_id}}}}}')
         self._next_msg_id = msg_id + 1
@@ -1077,7 +1084,8 @@ class Node:
                 data = chunk[:end]
             if end < len(chunk):
                 partial.append(chunk[end:])
-            receive(_split_lines(data), received, _loads_for(data))
+            lines = _split_lines(data)
+            receive(lines, received, _loads_for(data, lines))
             self._hand_over(readable if len(chunk) < _READ_SIZE else None)
         if partial:  # a last line with no newline
             partial.append(b"\n")

@@ -22,6 +22,7 @@ def test_parse_keeps_src_dest_body_and_ignores_unknown_keys():
 BAD_LINES = [  # (line, what is wrong, whether it can be answered)
     (b"", "empty line", False),
     (b"   ", "empty line", False),
+    (b"\xc2\xa0", "not JSON", False),  # a no-break space: whitespace to Python, not to JSON
     (b"{nope", "not JSON", False),
     # Maelstrom would take the first message and lose the rest: a node must not guess either.
     (b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 1}} {"src": "c1"}', "not JSON (Extra data", False),
@@ -48,6 +49,7 @@ BAD_LINES = [  # (line, what is wrong, whether it can be answered)
 def test_a_read_is_decoded_once_and_a_line_that_is_not_utf8_stays_bytes():
     assert gnode._split_lines(b'{"a": 1}\n\xc3\xa9\n\n') == ['{"a": 1}', "\u00e9", ""]
     assert gnode._split_lines(b'a\n\xff\n\xc3\xa9\n') == ["a", b"\xff", "\u00e9"]
+    assert gnode._split_lines(b'a\r\nb\rc\n') == ["a\r", "b\rc"]  # a line ends at a newline only
 
 
 @pytest.mark.parametrize("raw, problem, answerable", BAD_LINES)
@@ -68,7 +70,22 @@ GOOD_LINES = [
     {"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 1, "echo": [2 ** 64, -(2 ** 63) - 1]}},
     b' {"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 1}}\t',
     b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 1, "echo": "\\udc00"}}',
+    # Deep enough for the stdlib of 3.10 and 3.11 to refuse, not orjson (1,024 levels):
+    pytest.param(b'{"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 1, "echo": '
+                 + b"[" * 1000 + b"]" * 1000 + b"}}", id="1000-deep"),
 ]
+
+
+def test_loads_for_leaves_long_numbers_and_deep_lines_to_the_stdlib(monkeypatch):
+    import orjson
+    monkeypatch.setattr(gnode, "_orjson_loads", orjson.loads)
+    pick = lambda data: gnode._loads_for(data, gnode._split_lines(data))
+    assert pick(b'{"a": 123456789012345678}\n') is orjson.loads  # 18 digits: within 64 bits
+    assert pick(b'{"a": 1}\n{"b": "1234567890123456789"}\n') is gnode._scan_line  # 19: maybe not
+    assert pick(b'{"a": [1]}\n' * 1000) is orjson.loads  # many brackets, but short lines
+    assert pick(b'{"a": ' + b"[" * 900 + b"]" * 900 + b'}\n') is gnode._scan_line
+    monkeypatch.setattr(gnode, "_orjson_loads", None)  # not imported (yet), or not installed
+    assert pick(b'{"a": 1}\n') is gnode._scan_line
 
 
 @pytest.mark.parametrize("parser", ["stdlib", "orjson"])
@@ -85,7 +102,8 @@ def test_the_quick_path_takes_exactly_the_lines_parse_takes(raw, parser, monkeyp
     monkeypatch.setattr(node, "_resolve", lambda msg: node._workers.ready.append(("answer", msg)))
     monkeypatch.setattr(gnode, "_orjson_loads", orjson.loads if parser == "orjson" else None)
     data = (raw if isinstance(raw, bytes) else json.dumps(raw).encode()) + b"\n"
-    node._receive(gnode._split_lines(data), 0.0, gnode._loads_for(data))
+    lines = gnode._split_lines(data)
+    node._receive(lines, 0.0, gnode._loads_for(data, lines))
     try:
         expected = parse(raw)
     except gnode._BadMessage as bad:
