@@ -1071,7 +1071,6 @@ class Node:
                 break
             if not chunk:
                 break
-            received = time.monotonic()
             end = chunk.rfind(b"\n") + 1
             if not end:
                 partial.append(chunk)
@@ -1084,12 +1083,11 @@ class Node:
                 data = chunk[:end]
             if end < len(chunk):
                 partial.append(chunk[end:])
-            lines = _split_lines(data)
-            receive(lines, received, _loads_for(data, lines))
+            receive(data, time.monotonic())
             self._hand_over(readable if len(chunk) < _READ_SIZE else None)
         if partial:  # a last line with no newline
             partial.append(b"\n")
-            receive(_split_lines(b"".join(partial)), time.monotonic())
+            receive(b"".join(partial), time.monotonic())
             self._hand_over(None)
         self._end_of_input()
 
@@ -1110,12 +1108,14 @@ class Node:
             if readable is not None:
                 readable.stop()
 
-    def _receive(self, lines, received, loads=_scan_line):
-        """Parse and route the lines of one read, read at ``received``: a request is queued
-        for a worker, an answer settles its call. A line as Maelstrom writes it is taken
-        here with ``loads`` (_loads_for) and look-ups alone; any other goes to
-        _parse_message, which accepts exactly the same messages and says what is wrong
-        with the rest."""
+    def _receive(self, data, received):
+        """Parse and route the lines of one read, ``data`` (bytes, each line ending in a
+        newline), read at ``received``: a request is queued for a worker, an answer settles
+        its call. A line as Maelstrom writes it is taken here, with the parser _loads_for
+        picks and look-ups alone; any other goes to _parse_message, which accepts exactly
+        the same messages and says what is wrong with the rest."""
+        lines = _split_lines(data)
+        loads = _loads_for(data, lines)
         destinations, counts, handlers, queue = self._destinations, self._count_received, self._handlers, self._queue
         holding, trace = self._held is not None, self._trace
         number = self._line_number
@@ -1138,7 +1138,7 @@ class Node:
                 try:
                     msg = _parse_message(line, received)
                 except _BadMessage as bad:
-                    self._bad_input(line, number, bad)
+                    self._bad_input(line, number, bad, received)
                     continue
                 src, body, kind = msg.src, msg.body, msg.body["type"]
             if src not in destinations:
@@ -1158,13 +1158,13 @@ class Node:
                 queued += 1
         self._busy += queued
 
-    def _bad_input(self, line, number, bad):
+    def _bad_input(self, line, number, bad, received):
         log.warning("input line %d ignored: %s: %s", number, bad.problem,
                     _glimpse(line if type(line) is str else line.decode(errors="replace"), str))
         if bad.msg_id is not None:
             self._destinations.setdefault(bad.src, _quote(bad.src))
             self._start(_refuse_malformed(bad.problem),
-                        Message(bad.src, None, {"msg_id": bad.msg_id}, time.monotonic()))
+                        Message(bad.src, None, {"msg_id": bad.msg_id}, received))
 
     def _resolve(self, msg):
         """An answer came: it settles the call in flight it answers. An answer that no call

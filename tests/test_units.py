@@ -46,7 +46,7 @@ BAD_LINES = [  # (line, what is wrong, whether it can be answered)
 ]
 
 
-def test_a_read_is_decoded_once_and_a_line_that_is_not_utf8_stays_bytes():
+def test_a_read_is_split_into_str_lines_and_a_line_that_is_not_utf8_stays_bytes():
     assert gnode._split_lines(b'{"a": 1}\n\xc3\xa9\n\n') == ['{"a": 1}', "\u00e9", ""]
     assert gnode._split_lines(b'a\n\xff\n\xc3\xa9\n') == ["a", b"\xff", "\u00e9"]
     assert gnode._split_lines(b'a\r\nb\rc\n') == ["a\r", "b\rc"]  # a line ends at a newline only
@@ -91,19 +91,19 @@ def test_loads_for_leaves_long_numbers_and_deep_lines_to_the_stdlib(monkeypatch)
 @pytest.mark.parametrize("parser", ["stdlib", "orjson"])
 @pytest.mark.parametrize("raw", [raw for raw, _, _ in BAD_LINES] + GOOD_LINES)
 def test_the_quick_path_takes_exactly_the_lines_parse_takes(raw, parser, monkeypatch):
-    """Node._receive reads the common line itself (with the parser _loads_for picks); any
-    line it does not take whole goes to _parse_message. Either way, each line ends as
-    _parse_message alone would have it."""
+    """Node._receive reads the common line itself, with the parser _loads_for picks (both
+    are tried, by setting whether orjson has been imported); any line it does not take
+    whole goes to _parse_message. Either way, each line ends as _parse_message alone would
+    have it."""
     import orjson
     node = gnode.Node({})
     node._held = None  # after init: the quick path's case
     refused = []
-    monkeypatch.setattr(node, "_bad_input", lambda line, number, bad: refused.append(bad.problem))
+    monkeypatch.setattr(node, "_bad_input", lambda line, number, bad, received: refused.append(bad.problem))
     monkeypatch.setattr(node, "_resolve", lambda msg: node._workers.ready.append(("answer", msg)))
     monkeypatch.setattr(gnode, "_orjson_loads", orjson.loads if parser == "orjson" else None)
     data = (raw if isinstance(raw, bytes) else json.dumps(raw).encode()) + b"\n"
-    lines = gnode._split_lines(data)
-    node._receive(lines, 0.0, gnode._loads_for(data, lines))
+    node._receive(data, 0.0)
     try:
         expected = parse(raw)
     except gnode._BadMessage as bad:
@@ -212,7 +212,7 @@ def test_a_call_thrown_out_of_its_wait_after_its_answer_came_is_not_resumed_late
         gevent.sleep(0.01)
     worker = waiting[0]
     # The answer, handed to the node directly so that nothing runs before the throw.
-    node._receive(['{"src": "n2", "dest": "n1", "body": {"type": "pong", "in_reply_to": 1}}'], 0.0)
+    node._receive(b'{"src": "n2", "dest": "n1", "body": {"type": "pong", "in_reply_to": 1}}\n', 0.0)
     assert list(node._workers.woken) == [worker]
     gevent.get_hub().loop.run_callback(getcurrent().switch)  # the test's turn again once the node waits
     worker.throw(ValueError("thrown into the wait"))
